@@ -1,0 +1,126 @@
+// One registry of error conditions. Callers match on `code`, never on the
+// message; the message tells a person what happened and what to do next.
+
+export class ImgswarmError extends Error {
+  readonly code: string
+  readonly hint: string | undefined
+  /** Exit status for the CLI: 2 usage/input, 3 hostile or corrupt data, 1 other. */
+  readonly exitCode: number
+
+  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'ImgswarmError'
+    this.code = code
+    this.hint = opts.hint
+    this.exitCode = opts.exitCode ?? 1
+  }
+}
+
+type Factory<A extends unknown[]> = (...args: A) => ImgswarmError
+
+function define<A extends unknown[]>(
+  code: string,
+  exitCode: number,
+  build: (...args: A) => { message: string; hint?: string },
+): Factory<A> & { code: string } {
+  const f = (...args: A) => {
+    const { message, hint } = build(...args)
+    return new ImgswarmError(code, message, hint === undefined ? { exitCode } : { hint, exitCode })
+  }
+  return Object.assign(f, { code })
+}
+
+const USAGE = 2
+const HOSTILE = 3
+
+export const errors = {
+  // Input from people
+  invalidName: define('IMGSWARM_ERR_INVALID_NAME', USAGE, (what: string, value: string, rule: string) => ({
+    message: `invalid ${what} ${JSON.stringify(value)}: ${rule}`,
+  })),
+  usage: define('IMGSWARM_ERR_USAGE', USAGE, (message: string, hint?: string) =>
+    hint === undefined ? { message } : { message, hint },
+  ),
+  config: define('IMGSWARM_ERR_CONFIG', USAGE, (file: string, detail: string) => ({
+    message: `config file ${file}: ${detail}`,
+    hint: 'fix the file, or point --config at another one',
+  })),
+
+  // Store
+  storeMissing: define('IMGSWARM_ERR_STORE_MISSING', 1, (dir: string) => ({
+    message: `the store ${dir} does not exist`,
+    hint: 'import an image first (imgswarm image import DIR NAME), or pass --store DIR / IMGSWARM_STORE',
+  })),
+  notFound: define('IMGSWARM_ERR_NOT_FOUND', 1, (what: string, ref: string, hint?: string) => ({
+    message: `${what} ${ref} not found`,
+    hint: hint ?? `list what exists with: imgswarm ${what === 'override' ? 'override' : 'image'} list`,
+  })),
+  exists: define('IMGSWARM_ERR_EXISTS', 1, (what: string, ref: string) => ({
+    message: `${what} ${ref} already exists`,
+    hint: 'versions are immutable: pick another version, or remove the old one first',
+  })),
+  immutable: define('IMGSWARM_ERR_IMMUTABLE', 1, (ref: string) => ({
+    message: `${ref} is packed and therefore immutable`,
+    hint: 'copy it to a new version (image cp) and change that one',
+  })),
+  notPacked: define('IMGSWARM_ERR_NOT_PACKED', 1, (ref: string) => ({
+    message: `${ref} has not been packed`,
+    hint: `pack it first: imgswarm image pack ${ref}`,
+  })),
+  sourceNotDir: define('IMGSWARM_ERR_SOURCE', USAGE, (dir: string, detail: string) => ({
+    message: `cannot import ${dir}: ${detail}`,
+  })),
+  tool: define('IMGSWARM_ERR_TOOL', 1, (tool: string, detail: string, pkg?: string) => ({
+    message: `${tool} failed: ${detail}`,
+    ...(pkg === undefined ? {} : { hint: `install it: apt-get install ${pkg}` }),
+  })),
+
+  // Archives: hostile or corrupt input
+  pathEscape: define('IMGSWARM_ERR_PATH_ESCAPE', HOSTILE, (entry: string, why: string) => ({
+    message: `archive entry ${entry}: ${why}; refusing to extract outside the target`,
+    hint: 'the archive is hostile or corrupt: do not use it',
+  })),
+  pathThroughSymlink: define('IMGSWARM_ERR_PATH_THROUGH_SYMLINK', HOSTILE, (entry: string, link: string) => ({
+    message: `archive entry ${entry}: its parent ${link} is a symlink or not a directory; refusing to write through it`,
+    hint: 'the archive is hostile or corrupt: do not use it',
+  })),
+  hardlinkEscape: define('IMGSWARM_ERR_HARDLINK', HOSTILE, (entry: string, target: string, why: string) => ({
+    message: `archive entry ${entry}: hard link to ${target} refused: ${why}`,
+    hint: 'the archive is hostile or corrupt: do not use it',
+  })),
+  headerTooLarge: define('IMGSWARM_ERR_HEADER_TOO_LARGE', HOSTILE, (entry: string, size: number, limit: number) => ({
+    message: `archive entry ${entry}: extended header of ${size} bytes exceeds the limit of ${limit}`,
+    hint: 'the archive is hostile or corrupt: do not use it',
+  })),
+  nameTooLong: define('IMGSWARM_ERR_NAME_TOO_LONG', HOSTILE, (entry: string, detail: string) => ({
+    message: `archive entry ${entry}: ${detail}`,
+  })),
+  archiveCorrupt: define('IMGSWARM_ERR_ARCHIVE_CORRUPT', HOSTILE, (offset: number, detail: string) => ({
+    message: `corrupt archive at byte ${offset}: ${detail}`,
+    hint: 'the archive is damaged or not a tar archive; verify it against its manifest (imgswarm image verify)',
+  })),
+  archiveTruncated: define('IMGSWARM_ERR_ARCHIVE_TRUNCATED', HOSTILE, (offset: number, detail: string) => ({
+    message: `archive ends early at byte ${offset}: ${detail}`,
+    hint: 'the download or copy was cut short; fetch it again',
+  })),
+  unsupportedEntry: define('IMGSWARM_ERR_UNSUPPORTED_ENTRY', HOSTILE, (entry: string, detail: string) => ({
+    message: `archive entry ${entry}: ${detail}`,
+  })),
+
+  // Integrity
+  manifestSignature: define('IMGSWARM_ERR_MANIFEST_SIGNATURE', HOSTILE, (file: string, detail: string) => ({
+    message: `manifest ${file}: signature check failed: ${detail}`,
+    hint: 'the manifest was changed or signed by another key; do not install from it',
+  })),
+  manifestInvalid: define('IMGSWARM_ERR_MANIFEST_INVALID', HOSTILE, (file: string, detail: string) => ({
+    message: `manifest ${file}: ${detail}`,
+  })),
+  checksum: define('IMGSWARM_ERR_CHECKSUM', HOSTILE, (file: string, detail: string) => ({
+    message: `${file}: ${detail}`,
+    hint: 're-pack the image, or fetch the archive again',
+  })),
+}
+
+export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {
+  return e instanceof ImgswarmError && (code === undefined || e.code === code)
+}
