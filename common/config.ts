@@ -1,0 +1,90 @@
+// Settings: flag > environment > config file > default, for every command.
+import { existsSync, readFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { parse as parseToml } from 'smol-toml'
+import { errors } from './errors.ts'
+
+export const DEFAULT_STORE = '/var/lib/imgswarm'
+export const DEFAULT_CONFIG = '/etc/imgswarm/imgswarm.toml'
+export const DEFAULT_PORT = 8470
+
+export interface Config {
+  /** Where the config came from, for messages; undefined when none was read. */
+  file: string | undefined
+  store: string
+  serverUrl: string
+  /** Announce URLs for new torrents; empty means `${serverUrl}/announce`. */
+  announce: string[]
+  /** Web seed base URLs; empty means `${serverUrl}/webseed/`. */
+  webseeds: string[]
+  compression: 'none' | 'zstd'
+  zstdLevel: number
+  pieceLength: number | undefined
+}
+
+export interface ConfigFlags {
+  config?: string | undefined
+  store?: string | undefined
+}
+
+function str(file: string, v: unknown, key: string): string | undefined {
+  if (v === undefined) return undefined
+  if (typeof v !== 'string' || v === '') throw errors.config(file, `${key} must be a non-empty string`)
+  return v
+}
+
+function urls(file: string, v: unknown, key: string): string[] | undefined {
+  if (v === undefined) return undefined
+  const list = typeof v === 'string' ? [v] : v
+  if (!Array.isArray(list) || !list.every((u) => typeof u === 'string' && /^(https?|udp):\/\/./.test(u))) {
+    throw errors.config(file, `${key} must be a URL or a list of http(s):// or udp:// URLs`)
+  }
+  return list as string[]
+}
+
+export function parseSize(text: string, what: string): number {
+  const m = /^([0-9]+)\s*(k|kib|m|mib|g|gib)?$/i.exec(text.trim())
+  if (!m) throw errors.usage(`${what}: ${JSON.stringify(text)} is not a size`, 'use bytes or a unit: 512k, 2m, 4MiB')
+  const unit = (m[2] ?? '').toLowerCase()[0]
+  const mult = unit === 'k' ? 1024 : unit === 'm' ? 1 << 20 : unit === 'g' ? 1 << 30 : 1
+  return Number(m[1]) * mult
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const explicit = flags.config ?? env.IMGSWARM_CONFIG
+  const file = explicit ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined)
+  let raw: Record<string, unknown> = {}
+  if (file !== undefined) {
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (e) {
+      throw errors.config(file, `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+    }
+    try {
+      raw = parseToml(text) as Record<string, unknown>
+    } catch (e) {
+      throw errors.config(file, (e as Error).message.split('\n')[0] ?? 'invalid TOML')
+    }
+  }
+  const pack = (raw.pack ?? {}) as Record<string, unknown>
+  const f = file ?? '(none)'
+  const serverUrl = str(f, raw.server_url, 'server_url') ?? env.IMGSWARM_SERVER_URL ?? `http://${hostname()}:${DEFAULT_PORT}`
+  const compression = str(f, pack.compression, 'pack.compression') ?? 'none'
+  if (compression !== 'none' && compression !== 'zstd') throw errors.config(f, 'pack.compression must be "none" or "zstd"')
+  const level = pack.zstd_level ?? 3
+  if (typeof level !== 'number' || !Number.isInteger(level) || level < 1 || level > 19) {
+    throw errors.config(f, 'pack.zstd_level must be an integer from 1 to 19')
+  }
+  const piece = str(f, pack.piece_size, 'pack.piece_size')
+  return {
+    file,
+    store: flags.store ?? env.IMGSWARM_STORE ?? str(f, raw.store, 'store') ?? DEFAULT_STORE,
+    serverUrl: serverUrl.replace(/\/+$/, ''),
+    announce: urls(f, raw.announce, 'announce') ?? [],
+    webseeds: urls(f, raw.webseed, 'webseed') ?? [],
+    compression,
+    zstdLevel: level,
+    pieceLength: piece === undefined ? undefined : parseSize(piece, 'pack.piece_size'),
+  }
+}

@@ -1,0 +1,166 @@
+// `image pack`: tree -> tar[.zst] + .torrent + signed manifest, in one read
+// of the tree. The archive bytes are hashed (SHA-1 pieces, SHA-256 whole) on
+// their way to disk. Files appear in packed/ only when complete: the
+// signature is renamed into place last.
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { constants as zc, createZstdCompress } from 'node:zlib'
+import { errors } from '../../common/errors.ts'
+import { MANIFEST_SCHEMA, type Manifest, signManifest } from '../../common/manifest.ts'
+import { formatRef } from '../../common/names.ts'
+import { loadOrCreateSigningKey } from '../store/keys.ts'
+import type { Kind, PackedInfo, Store } from '../store/store.ts'
+import { choosePieceLength, PieceHasher } from './hasher.ts'
+import { emptyStats, type TarStats, tarStream } from './tarstream.ts'
+import { buildTorrent } from './torrent.ts'
+import { treeTotals } from './walk.ts'
+import { readTreeXattrs, type XattrMap } from './xattrs.ts'
+
+export const PACKER_ID = 'imgswarm/0.1.0'
+
+export interface PackOptions {
+  compression: 'none' | 'zstd'
+  zstdLevel?: number
+  pieceLength?: number | undefined
+  announce: string[]
+  webseeds: string[]
+  /** Pack extended attributes (needs getfattr). Default true. */
+  xattrs?: boolean
+  signal?: AbortSignal
+  onWarning?: (msg: string) => void
+  /** Called with (bytes of tree content read, total bytes expected). */
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface PackResult {
+  info: PackedInfo
+  stats: TarStats
+  alreadyPacked: boolean
+}
+
+export interface RawPackResult {
+  size: number
+  sha256: string
+  pieces: Buffer
+  pieceLength: number
+  stats: TarStats
+}
+
+/** Streams a tree into an archive file, hashing as it writes. */
+export async function packTreeToFile(root: string, outFile: string, o: PackOptions): Promise<RawPackResult> {
+  const totals = treeTotals(root)
+  const xattrs: XattrMap = o.xattrs === false ? new Map() : await readTreeXattrs(root)
+  const estimate = totals.bytes + totals.entries * 1024
+  const pieceLength = o.pieceLength ?? choosePieceLength(estimate)
+  if (pieceLength < 16384 || (pieceLength & (pieceLength - 1)) !== 0) {
+    throw errors.usage(`piece size ${pieceLength} must be a power of two of at least 16 KiB`)
+  }
+  const hasher = new PieceHasher(pieceLength)
+  const stats = emptyStats()
+  const fd = openSync(outFile, 'wx', 0o644)
+  try {
+    const sink = new Writable({
+      highWaterMark: 4 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        try {
+          hasher.update(chunk)
+          let off = 0
+          while (off < chunk.length) off += writeSync(fd, chunk, off)
+          cb()
+        } catch (e) {
+          cb(e as Error)
+        }
+      },
+    })
+    const source = Readable.from(
+      tarStream({
+        root,
+        xattrs,
+        stats,
+        ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+        onProgress: (b) => o.onProgress?.(b, totals.bytes),
+        ...(o.signal ? { signal: o.signal } : {}),
+      }),
+      { highWaterMark: 4 },
+    )
+    if (o.compression === 'zstd') {
+      const zstd = createZstdCompress({
+        params: {
+          [zc.ZSTD_c_compressionLevel]: o.zstdLevel ?? 3,
+          [zc.ZSTD_c_checksumFlag]: 1,
+        },
+      })
+      await pipeline(source, zstd, sink, o.signal ? { signal: o.signal } : {})
+    } else {
+      await pipeline(source, sink, o.signal ? { signal: o.signal } : {})
+    }
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  o.onProgress?.(totals.bytes, totals.bytes)
+  const h = hasher.finish()
+  return { size: h.size, sha256: h.sha256, pieces: h.pieces, pieceLength, stats }
+}
+
+function webseedUrls(bases: string[], kind: Kind): string[] {
+  // BEP 19: a URL ending in '/' gets the torrent's file name appended.
+  return bases.map((b) => (b.endsWith('/') ? `${b}${kind === 'image' ? 'images' : 'overrides'}/` : b))
+}
+
+/** Packs one stored version. Packing a packed version is a no-op (versions are immutable). */
+export async function packVersion(store: Store, kind: Kind, ref: string, o: PackOptions): Promise<PackResult> {
+  const { name, version } = await store.resolve(kind, ref)
+  const existing = await store.packed(kind, name, version)
+  if (existing) return { info: existing, stats: emptyStats(), alreadyPacked: true }
+  const key = await loadOrCreateSigningKey(store.keysDir)
+  const fileName = `${formatRef(name, version)}.tar${o.compression === 'zstd' ? '.zst' : ''}`
+  const tmp = await store.scratch('pack')
+  try {
+    const archiveTmp = join(tmp, fileName)
+    const raw = await packTreeToFile(store.treeDir(kind, name, version), archiveTmp, o)
+    const torrent = buildTorrent({
+      name: fileName,
+      length: raw.size,
+      pieceLength: raw.pieceLength,
+      pieces: raw.pieces,
+      announce: o.announce,
+      webseeds: webseedUrls(o.webseeds, kind),
+      createdBy: PACKER_ID,
+    })
+    const manifest: Manifest = {
+      schema: MANIFEST_SCHEMA,
+      kind,
+      name,
+      version,
+      archive: { file: fileName, size: raw.size, sha256: raw.sha256, compression: o.compression },
+      torrent: { infoHash: torrent.infoHash, pieceLength: raw.pieceLength, pieces: raw.pieces.length / 20 },
+      tree: { entries: raw.stats.entries, files: raw.stats.files, bytes: raw.stats.bytes },
+      createdAt: new Date().toISOString(),
+      packer: PACKER_ID,
+    }
+    const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)
+    const sig = signManifest(manifestBytes, key.privateKey)
+    const base = store.packedBase(kind, name, version)
+    await writeFile(join(tmp, 'torrent'), torrent.file)
+    await writeFile(join(tmp, 'manifest'), manifestBytes)
+    await writeFile(join(tmp, 'sig'), `${JSON.stringify(sig)}\n`)
+    await mkdir(store.packedDir(kind), { recursive: true })
+    await rename(archiveTmp, join(store.packedDir(kind), fileName))
+    await rename(join(tmp, 'torrent'), `${base}.torrent`)
+    await rename(join(tmp, 'manifest'), `${base}.manifest.json`)
+    await rename(join(tmp, 'sig'), `${base}.manifest.sig`)
+    const info = await store.packed(kind, name, version)
+    if (!info) throw new Error('packed files vanished after writing them')
+    return { info, stats: raw.stats, alreadyPacked: false }
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
+  }
+}
+
+export async function readPackedManifestBytes(info: PackedInfo): Promise<{ bytes: Buffer; sig: Buffer }> {
+  return { bytes: await readFile(info.manifestFile), sig: await readFile(info.signatureFile) }
+}
