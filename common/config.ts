@@ -51,8 +51,9 @@ export function parseSize(text: string, what: string): number {
 }
 
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const explicit = flags.config ?? env.IMGSWARM_CONFIG
-  const file = explicit ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined)
+  // IMGSWARM_CONFIG=none (or --config none) reads no config file at all.
+  const explicit = flags.config ?? (env.IMGSWARM_CONFIG || undefined)
+  const file = explicit === 'none' ? undefined : (explicit ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined))
   let raw: Record<string, unknown> = {}
   if (file !== undefined) {
     let text: string

@@ -31,17 +31,28 @@ export interface TarStreamOptions {
   onWarning?: (msg: string) => void
   onProgress?: (bytes: number) => void
   signal?: AbortSignal
+  /**
+   * Reuse output buffers: each yielded chunk is valid only until the
+   * generator resumes. Right for a synchronous consumer; keeps memory flat.
+   */
+  reuseBuffers?: boolean
 }
 
 export function emptyStats(): TarStats {
   return { entries: 0, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, devices: 0, fifos: 0, sparse: 0, bytes: 0, skipped: [] }
 }
 
-/** Collects output into fresh 1 MiB chunks; full chunks wait in `ready`. */
+/** Collects output into 1 MiB chunks; full chunks wait in `ready`. */
 class ChunkWriter {
-  cur = Buffer.allocUnsafe(CHUNK)
+  cur: Buffer = Buffer.allocUnsafe(CHUNK)
   pos = 0
   ready: Buffer[] = []
+  readonly #free: Buffer[] = []
+  readonly #reuse: boolean
+
+  constructor(reuse: boolean) {
+    this.#reuse = reuse
+  }
 
   write(b: Buffer): void {
     let off = 0
@@ -73,12 +84,17 @@ class ChunkWriter {
 
   #rotate(): void {
     this.ready.push(this.cur)
-    this.cur = Buffer.allocUnsafe(CHUNK)
+    this.cur = this.#free.pop() ?? Buffer.allocUnsafe(CHUNK)
     this.pos = 0
   }
 
   *drain(): Generator<Buffer> {
-    while (this.ready.length > 0) yield this.ready.shift() as Buffer
+    while (this.ready.length > 0) {
+      const c = this.ready.shift() as Buffer
+      yield c
+      // The consumer is done with c once the generator resumes.
+      if (this.#reuse) this.#free.push(c)
+    }
   }
 
   *end(): Generator<Buffer> {
@@ -93,7 +109,7 @@ function mtimeSeconds(ns: bigint): number {
 }
 
 export function* tarStream(o: TarStreamOptions): Generator<Buffer> {
-  const out = new ChunkWriter()
+  const out = new ChunkWriter(o.reuseBuffers === true)
   const firstPathOfInode = new Map<string, Buffer>()
   const scratch = Buffer.allocUnsafe(CHUNK)
   const s = o.stats
