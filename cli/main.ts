@@ -2,15 +2,17 @@
 // imgswarm: one binary, subcommands per area. `imgswarm help <command>` and
 // `--help` on every command say what it does, with examples.
 import { Command } from 'commander'
+import pkg from '../package.json' with { type: 'json' }
 import { archiveCommands } from './commands/archive.ts'
 import { demoCommand } from './commands/demo.ts'
 import { keysCommands } from './commands/keys.ts'
 import { storeCommands } from './commands/store-cmds.ts'
 import { reportError } from './shared.ts'
-import pkg from '../package.json' with { type: 'json' }
 
 const program = new Command('imgswarm')
-  .description('peer-to-peer reimaging of Linux fleets: every node that has a piece of the image serves it to the others')
+  .description(
+    'peer-to-peer reimaging of Linux fleets: every node that has a piece of the image serves it to the others',
+  )
   .version(pkg.version, '-V, --version')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText(

@@ -63,9 +63,13 @@ export function reportError(e: unknown): number {
   }
   const err = e as NodeJS.ErrnoException
   if (err?.code === 'EACCES' || err?.code === 'EPERM') {
-    process.stderr.write(`imgswarm: error ${err.code}: ${err.message}\n  what to do: run as root, or use --store DIR on a directory you own\n`)
+    process.stderr.write(
+      `imgswarm: error ${err.code}: ${err.message}\n  what to do: run as root, or use --store DIR on a directory you own\n`,
+    )
     return 1
   }
-  process.stderr.write(`imgswarm: unexpected error: ${err?.stack ?? String(e)}\n  this is a bug in imgswarm; please report it with the command you ran\n`)
+  process.stderr.write(
+    `imgswarm: unexpected error: ${err?.stack ?? String(e)}\n  this is a bug in imgswarm; please report it with the command you ran\n`,
+  )
   return 1
 }

@@ -70,9 +70,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   const pack = (raw.pack ?? {}) as Record<string, unknown>
   const f = file ?? '(none)'
-  const serverUrl = str(f, raw.server_url, 'server_url') ?? env.IMGSWARM_SERVER_URL ?? `http://${hostname()}:${DEFAULT_PORT}`
+  const serverUrl =
+    str(f, raw.server_url, 'server_url') ?? env.IMGSWARM_SERVER_URL ?? `http://${hostname()}:${DEFAULT_PORT}`
   const compression = str(f, pack.compression, 'pack.compression') ?? 'none'
-  if (compression !== 'none' && compression !== 'zstd') throw errors.config(f, 'pack.compression must be "none" or "zstd"')
+  if (compression !== 'none' && compression !== 'zstd')
+    throw errors.config(f, 'pack.compression must be "none" or "zstd"')
   const level = pack.zstd_level ?? 3
   if (typeof level !== 'number' || !Number.isInteger(level) || level < 1 || level > 19) {
     throw errors.config(f, 'pack.zstd_level must be an integer from 1 to 19')

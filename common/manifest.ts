@@ -40,7 +40,10 @@ export interface ManifestSignature {
 /** A key's id: the first 16 hex digits of the SHA-256 of its raw public key. */
 export function keyId(pub: KeyObject): string {
   const der = pub.export({ format: 'der', type: 'spki' })
-  return createHash('sha256').update(der.subarray(der.length - 32)).digest('hex').slice(0, 16)
+  return createHash('sha256')
+    .update(der.subarray(der.length - 32))
+    .digest('hex')
+    .slice(0, 16)
 }
 
 export function signManifest(bytes: Buffer, privateKey: KeyObject): ManifestSignature {
@@ -60,7 +63,8 @@ export function validateManifest(v: unknown, file: string): Manifest {
   const bad = (detail: string) => errors.manifestInvalid(file, detail)
   if (typeof v !== 'object' || v === null) throw bad('not a JSON object')
   const m = v as Record<string, unknown>
-  if (m.schema !== MANIFEST_SCHEMA) throw bad(`unknown schema ${JSON.stringify(m.schema)} (expected ${MANIFEST_SCHEMA})`)
+  if (m.schema !== MANIFEST_SCHEMA)
+    throw bad(`unknown schema ${JSON.stringify(m.schema)} (expected ${MANIFEST_SCHEMA})`)
   if (m.kind !== 'image' && m.kind !== 'override') throw bad('kind must be "image" or "override"')
   for (const k of ['name', 'version', 'createdAt', 'packer'] as const) {
     if (typeof m[k] !== 'string' || (m[k] as string).length === 0 || (m[k] as string).length > 256) {
@@ -69,13 +73,15 @@ export function validateManifest(v: unknown, file: string): Manifest {
   }
   const a = m.archive as Record<string, unknown> | undefined
   if (typeof a !== 'object' || a === null) throw bad('archive missing')
-  if (typeof a.file !== 'string' || a.file.includes('/') || a.file.length === 0) throw bad('archive.file must be a plain file name')
+  if (typeof a.file !== 'string' || a.file.includes('/') || a.file.length === 0)
+    throw bad('archive.file must be a plain file name')
   if (!isCount(a.size)) throw bad('archive.size must be a non-negative integer')
   if (typeof a.sha256 !== 'string' || !HEX64.test(a.sha256)) throw bad('archive.sha256 must be 64 lowercase hex digits')
   if (a.compression !== 'none' && a.compression !== 'zstd') throw bad('archive.compression must be "none" or "zstd"')
   const t = m.torrent as Record<string, unknown> | undefined
   if (typeof t !== 'object' || t === null) throw bad('torrent missing')
-  if (typeof t.infoHash !== 'string' || !HEX40.test(t.infoHash)) throw bad('torrent.infoHash must be 40 lowercase hex digits')
+  if (typeof t.infoHash !== 'string' || !HEX40.test(t.infoHash))
+    throw bad('torrent.infoHash must be 40 lowercase hex digits')
   if (!isCount(t.pieceLength) || t.pieceLength < 16384) throw bad('torrent.pieceLength too small')
   if (!isCount(t.pieces)) throw bad('torrent.pieces must be a count')
   const tr = m.tree as Record<string, unknown> | undefined
@@ -96,13 +102,15 @@ export function verifyManifest(bytes: Buffer, sigJson: Buffer | string, pub: Key
   } catch {
     throw errors.manifestSignature(file, 'the signature file is not valid JSON')
   }
-  if (s?.alg !== 'ed25519' || typeof s.sig !== 'string') throw errors.manifestSignature(file, 'unsupported signature format')
+  if (s?.alg !== 'ed25519' || typeof s.sig !== 'string')
+    throw errors.manifestSignature(file, 'unsupported signature format')
   const expected = keyId(pub)
   if (s.keyId !== expected) {
     throw errors.manifestSignature(file, `signed by key ${String(s.keyId)}, but the pinned key is ${expected}`)
   }
   const sig = Buffer.from(s.sig, 'base64')
-  if (sig.length !== 64 || !verify(null, bytes, pub, sig)) throw errors.manifestSignature(file, 'the signature does not match')
+  if (sig.length !== 64 || !verify(null, bytes, pub, sig))
+    throw errors.manifestSignature(file, 'the signature does not match')
   let parsed: unknown
   try {
     parsed = JSON.parse(bytes.toString('utf8'))

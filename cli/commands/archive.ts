@@ -1,11 +1,20 @@
 // `archive extract|list`: the client's safe extractor, for operators.
-import { Command } from 'commander'
+
 import { stat } from 'node:fs/promises'
+import { Command } from 'commander'
 import { extractArchive, listArchive, openArchive, showPath } from '../../common/archive/index.ts'
 import { formatBytes } from '../../common/progress.ts'
 import { type CommonOpts, common, printJson, progress, warn } from '../shared.ts'
 
-const TYPE_CHAR: Record<string, string> = { file: '-', directory: 'd', symlink: 'l', link: 'h', char: 'c', block: 'b', fifo: 'p' }
+const TYPE_CHAR: Record<string, string> = {
+  file: '-',
+  directory: 'd',
+  symlink: 'l',
+  link: 'h',
+  char: 'c',
+  block: 'b',
+  fifo: 'p',
+}
 
 function modeString(type: string, mode: number): string {
   const bits = 'rwxrwxrwx'
@@ -66,10 +75,20 @@ export function archiveCommands(): Command {
           })
           continue
         }
-        const size = e.type === 'char' || e.type === 'block' ? `${e.devmajor},${e.devminor}` : String(e.sparse ? e.sparse.realsize : e.size)
-        const link = e.type === 'symlink' ? ` -> ${e.linkpath.toString('utf8')}` : e.type === 'link' ? ` link to ${e.linkpath.toString('utf8')}` : ''
+        const size =
+          e.type === 'char' || e.type === 'block'
+            ? `${e.devmajor},${e.devminor}`
+            : String(e.sparse ? e.sparse.realsize : e.size)
+        const link =
+          e.type === 'symlink'
+            ? ` -> ${e.linkpath.toString('utf8')}`
+            : e.type === 'link'
+              ? ` link to ${e.linkpath.toString('utf8')}`
+              : ''
         const when = new Date(e.mtime * 1000).toISOString().slice(0, 16).replace('T', ' ')
-        process.stdout.write(`${modeString(e.type, e.mode)} ${e.uid}/${e.gid} ${size.padStart(10)} ${when} ${path}${link}${e.xattrs.size ? '  [xattrs]' : ''}\n`)
+        process.stdout.write(
+          `${modeString(e.type, e.mode)} ${e.uid}/${e.gid} ${size.padStart(10)} ${when} ${path}${link}${e.xattrs.size ? '  [xattrs]' : ''}\n`,
+        )
       }
       if (o.json) printJson(all)
     })

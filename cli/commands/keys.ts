@@ -1,6 +1,7 @@
 // `keys show`: the public key that nodes pin to trust manifests.
-import { Command } from 'commander'
+
 import { join } from 'node:path'
+import { Command } from 'commander'
 import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
 import { type CommonOpts, common, context, printJson } from '../shared.ts'
 

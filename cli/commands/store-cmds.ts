@@ -1,6 +1,7 @@
 // `image …` and `override …`: the same verbs on the two kinds of tree.
-import { Command, Option } from 'commander'
+
 import { join } from 'node:path'
+import { Command, Option } from 'commander'
 import { parseSize } from '../../common/config.ts'
 import { errors } from '../../common/errors.ts'
 import { parseRef } from '../../common/names.ts'
@@ -194,7 +195,8 @@ export function storeCommands(kind: Kind): Command {
       })
       const m = res.info.manifest
       if (res.alreadyPacked) info(o, `${r.name}@${r.version} is already packed (versions are immutable)`)
-      else bar.finish(`packed ${r.name}@${r.version}: ${formatBytes(m.archive.size)} archive, ${m.torrent.pieces} pieces`)
+      else
+        bar.finish(`packed ${r.name}@${r.version}: ${formatBytes(m.archive.size)} archive, ${m.torrent.pieces} pieces`)
       const out = {
         ref: `${m.name}@${m.version}`,
         archive: res.info.archive,

@@ -36,8 +36,15 @@ export async function makeSampleTree(root: string): Promise<string[]> {
     await chown(join(root, 'var/lib/app'), 1234, 5678)
     const mk = spawnSync('mknod', ['-m', '0666', join(root, 'dev/null'), 'c', '1', '3'])
     spawnSync('mkfifo', [join(root, 'dev/initctl')])
-    const cap = spawnSync('setfattr', ['-n', 'security.capability', '-v', '0x0100000200040000000000000000000000000000', join(root, 'usr/bin/tool')])
-    if (mk.status !== 0 || cap.status !== 0) notes.push('could not create the device node or capability (missing mknod or setfattr)')
+    const cap = spawnSync('setfattr', [
+      '-n',
+      'security.capability',
+      '-v',
+      '0x0100000200040000000000000000000000000000',
+      join(root, 'usr/bin/tool'),
+    ])
+    if (mk.status !== 0 || cap.status !== 0)
+      notes.push('could not create the device node or capability (missing mknod or setfattr)')
   } else notes.push('not root: the sample has no foreign owners, device node or capability')
   const t = new Date('2024-01-01T00:00:00Z')
   await utimes(join(root, 'etc/hostname'), t, t)

@@ -18,7 +18,10 @@ export class ByteSource {
         const v = r.value
         return { done: false, value: Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength) }
       },
-      return: async () => (it.return ? (await it.return(), { done: true, value: undefined }) : { done: true, value: undefined }),
+      return: async () => {
+        await it.return?.()
+        return { done: true, value: undefined }
+      },
     }
   }
 

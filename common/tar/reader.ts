@@ -4,7 +4,15 @@
 import { GNU_SPARSE, PAX_XATTR_PREFIX, TAR_BLOCK, TYPEFLAG } from '../constants.ts'
 import { errors } from '../errors.ts'
 import { ByteSource } from './bytes.ts'
-import { decodeBlock, decodePaxRecords, flagToType, isZeroBlock, paddingFor, type SparseSegment, type TarEntry } from './header.ts'
+import {
+  decodeBlock,
+  decodePaxRecords,
+  flagToType,
+  isZeroBlock,
+  paddingFor,
+  type SparseSegment,
+  type TarEntry,
+} from './header.ts'
 
 export interface ReaderLimits {
   /** Largest pax or GNU long-name header accepted, in bytes. */
@@ -190,7 +198,10 @@ export class TarReader {
       const major = pax.get(GNU_SPARSE.major)?.toString('latin1')
       const minor = pax.get(GNU_SPARSE.minor)?.toString('latin1')
       if (major !== '1' || minor !== '0' || type !== 'file') {
-        throw errors.unsupportedEntry(show(path), `GNU sparse format ${major ?? '0'}.${minor ?? '?'} is not supported (only 1.0)`)
+        throw errors.unsupportedEntry(
+          show(path),
+          `GNU sparse format ${major ?? '0'}.${minor ?? '?'} is not supported (only 1.0)`,
+        )
       }
       const name = pax.get(GNU_SPARSE.name)
       if (name === undefined) throw errors.archiveCorrupt(headerOffset, 'sparse entry without GNU.sparse.name')
@@ -204,7 +215,10 @@ export class TarReader {
       entry.dataOffset = this.#src.offset
       const total = map.reduce((a, s) => a + s.size, 0)
       if (total !== this.#remaining) {
-        throw errors.archiveCorrupt(headerOffset, `sparse map of ${show(path)} covers ${total} bytes, entry holds ${this.#remaining}`)
+        throw errors.archiveCorrupt(
+          headerOffset,
+          `sparse map of ${show(path)} covers ${total} bytes, entry holds ${this.#remaining}`,
+        )
       }
     }
     return entry
@@ -216,7 +230,8 @@ export class TarReader {
     let want = -1
     let text = ''
     while (want < 0 || numbers.length < want) {
-      if (this.#remaining < TAR_BLOCK) throw errors.archiveCorrupt(this.#src.offset, `sparse map of ${name} is cut short`)
+      if (this.#remaining < TAR_BLOCK)
+        throw errors.archiveCorrupt(this.#src.offset, `sparse map of ${name} is cut short`)
       const block = await this.#exact(TAR_BLOCK, 'a sparse map')
       this.#remaining -= TAR_BLOCK
       text += block.toString('latin1')
@@ -224,7 +239,8 @@ export class TarReader {
       text = lines.pop() ?? ''
       for (const line of lines) {
         if (want >= 0 && numbers.length >= want) break
-        if (!/^[0-9]{1,16}$/.test(line)) throw errors.archiveCorrupt(this.#src.offset, `bad number in sparse map of ${name}`)
+        if (!/^[0-9]{1,16}$/.test(line))
+          throw errors.archiveCorrupt(this.#src.offset, `bad number in sparse map of ${name}`)
         const n = Number(line)
         if (want < 0) {
           if (n > this.#limits.maxSparseSegments) {

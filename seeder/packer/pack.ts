@@ -2,11 +2,12 @@
 // of the tree. The archive bytes are hashed (SHA-1 pieces, SHA-256 whole) on
 // their way to disk. Files appear in packed/ only when complete: the
 // signature is renamed into place last.
+
+import { once } from 'node:events'
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { once } from 'node:events'
-import { constants as zc, createZstdCompress } from 'node:zlib'
+import { createZstdCompress, constants as zc } from 'node:zlib'
 import { errors } from '../../common/errors.ts'
 import { MANIFEST_SCHEMA, type Manifest, signManifest } from '../../common/manifest.ts'
 import { formatRef } from '../../common/names.ts'

@@ -18,7 +18,11 @@ export function isSparseCandidate(size: bigint, blocks: bigint): boolean {
  * Data segments of a file, found by reading it once. Returns undefined when
  * the file has no hole at all (it is then stored as a plain file).
  */
-export function scanSparse(fd: number, size: number, buf: Buffer = Buffer.allocUnsafe(CHUNK)): SparseSegment[] | undefined {
+export function scanSparse(
+  fd: number,
+  size: number,
+  buf: Buffer = Buffer.allocUnsafe(CHUNK),
+): SparseSegment[] | undefined {
   const map: SparseSegment[] = []
   let pos = 0
   let dataStart = -1

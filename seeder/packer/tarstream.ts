@@ -3,7 +3,7 @@
 // mtimes, symlinks verbatim, hard links as links, devices, fifos, xattrs,
 // sparse files) and streaming (1 MiB chunks, memory independent of size).
 import { closeSync, constants, openSync, readlinkSync, readSync } from 'node:fs'
-import { encodeHeader, END_OF_ARCHIVE, paddingFor, type TarEntry } from '../../common/tar/header.ts'
+import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from '../../common/tar/header.ts'
 import { encodeSparseMap, isSparseCandidate, scanSparse } from './sparse.ts'
 import { devNumbers, walkTree } from './walk.ts'
 import type { XattrMap } from './xattrs.ts'
@@ -39,7 +39,18 @@ export interface TarStreamOptions {
 }
 
 export function emptyStats(): TarStats {
-  return { entries: 0, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, devices: 0, fifos: 0, sparse: 0, bytes: 0, skipped: [] }
+  return {
+    entries: 0,
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    hardlinks: 0,
+    devices: 0,
+    fifos: 0,
+    sparse: 0,
+    bytes: 0,
+    skipped: [],
+  }
 }
 
 /** Collects output into 1 MiB chunks; full chunks wait in `ready`. */
@@ -146,7 +157,9 @@ export function* tarStream(o: TarStreamOptions): Generator<Buffer> {
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
       s.devices++
       const { major, minor } = devNumbers(st.rdev)
-      out.write(encodeHeader({ ...base, type: st.isBlockDevice() ? 'block' : 'char', devmajor: major, devminor: minor }))
+      out.write(
+        encodeHeader({ ...base, type: st.isBlockDevice() ? 'block' : 'char', devmajor: major, devminor: minor }),
+      )
     } else if (st.isFile()) {
       const key = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined
       const first = key === undefined ? undefined : firstPathOfInode.get(key)
@@ -203,7 +216,8 @@ function* copyRange(out: ChunkWriter, fd: number, start: number, len: number, ab
   let done = 0
   while (done < len) {
     const n = out.readFrom(fd, len - done, start + done)
-    if (n === 0) throw new Error(`${abs.toString('utf8')} shrank while packing; do not change an image while it is packed`)
+    if (n === 0)
+      throw new Error(`${abs.toString('utf8')} shrank while packing; do not change an image while it is packed`)
     done += n
     o.stats.bytes += n
     if (out.ready.length > 0) {

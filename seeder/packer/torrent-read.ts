@@ -33,7 +33,12 @@ export function parseTorrentInfo(buf: Buffer, file: string): TorrentInfo {
   const pieceLength = info.get('piece length')
   const pieces = info.get('pieces')
   const name = info.get('name')
-  if (typeof length !== 'number' || typeof pieceLength !== 'number' || !Buffer.isBuffer(pieces) || !Buffer.isBuffer(name)) {
+  if (
+    typeof length !== 'number' ||
+    typeof pieceLength !== 'number' ||
+    !Buffer.isBuffer(pieces) ||
+    !Buffer.isBuffer(name)
+  ) {
     throw errors.checksum(file, 'not a single-file torrent with length, piece length, pieces and name')
   }
   const str = (v: BDecoded | undefined) => (Buffer.isBuffer(v) ? v.toString('utf8') : undefined)
@@ -41,7 +46,10 @@ export function parseTorrentInfo(buf: Buffer, file: string): TorrentInfo {
   const a = str(top.get('announce'))
   if (a) announce.push(a)
   const tiers = top.get('announce-list')
-  if (Array.isArray(tiers)) for (const t of tiers) if (Array.isArray(t)) for (const u of t) if (str(u) && !announce.includes(str(u) as string)) announce.push(str(u) as string)
+  if (Array.isArray(tiers))
+    for (const t of tiers)
+      if (Array.isArray(t))
+        for (const u of t) if (str(u) && !announce.includes(str(u) as string)) announce.push(str(u) as string)
   const ul = top.get('url-list')
   const webseeds = Array.isArray(ul) ? ul.map(str).filter((x): x is string => !!x) : str(ul) ? [str(ul) as string] : []
   return {

@@ -22,7 +22,12 @@ export async function verifyPacked(
   opts: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
 ): Promise<VerifyReport> {
   const checks: string[] = []
-  const manifest = verifyManifest(await readFile(info.manifestFile), await readFile(info.signatureFile), pub, info.manifestFile)
+  const manifest = verifyManifest(
+    await readFile(info.manifestFile),
+    await readFile(info.signatureFile),
+    pub,
+    info.manifestFile,
+  )
   const sig = JSON.parse(await readFile(info.signatureFile, 'utf8')) as { keyId: string }
   checks.push(`signature ok (ed25519 key ${sig.keyId})`)
   const file = info.archive
@@ -33,7 +38,10 @@ export async function verifyPacked(
   }
   const torrentInfo = parseTorrentInfo(await readFile(info.torrent), info.torrent)
   if (torrentInfo.infoHash !== manifest.torrent.infoHash) {
-    throw errors.checksum(info.torrent, `info hash ${torrentInfo.infoHash} differs from the manifest's ${manifest.torrent.infoHash}`)
+    throw errors.checksum(
+      info.torrent,
+      `info hash ${torrentInfo.infoHash} differs from the manifest's ${manifest.torrent.infoHash}`,
+    )
   }
   if (torrentInfo.length !== st.size || torrentInfo.pieceLength !== manifest.torrent.pieceLength) {
     throw errors.checksum(info.torrent, 'torrent length or piece length differs from the manifest')
@@ -41,7 +49,10 @@ export async function verifyPacked(
   checks.push(`torrent info hash ${torrentInfo.infoHash} matches`)
   const hasher = new PieceHasher(torrentInfo.pieceLength)
   let done = 0
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, ...(opts.signal ? { signal: opts.signal } : {}) })) {
+  for await (const chunk of createReadStream(file, {
+    highWaterMark: 1 << 20,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  })) {
     hasher.update(chunk as Buffer)
     done += (chunk as Buffer).length
     opts.onProgress?.(done, st.size)
@@ -54,7 +65,8 @@ export async function verifyPacked(
   if (!h.pieces.equals(torrentInfo.pieces)) {
     const n = h.pieces.length / 20
     let bad = 0
-    for (let i = 0; i < n; i++) if (!h.pieces.subarray(i * 20, i * 20 + 20).equals(torrentInfo.pieces.subarray(i * 20, i * 20 + 20))) bad++
+    for (let i = 0; i < n; i++)
+      if (!h.pieces.subarray(i * 20, i * 20 + 20).equals(torrentInfo.pieces.subarray(i * 20, i * 20 + 20))) bad++
     throw errors.checksum(info.torrent, `${bad} of ${n} piece hashes do not match the archive`)
   }
   checks.push(`all ${h.pieces.length / 20} piece hashes match`)

@@ -24,7 +24,10 @@ export async function copyTree(src: string, dest: string, onProgress?: (bytes: n
   })
   const timer = onProgress
     ? setInterval(() => {
-        used().then((u) => onProgress(Math.max(0, u - start)), () => undefined)
+        used().then(
+          (u) => onProgress(Math.max(0, u - start)),
+          () => undefined,
+        )
       }, 250)
     : undefined
   try {

@@ -64,7 +64,8 @@ function fromPem(pem: string, file: string): SigningKey {
 /** Loads a public key from a PEM file (for verification against a pinned key). */
 export async function loadPublicKey(file: string): Promise<KeyObject> {
   const pem = await readIfExists(file)
-  if (pem === undefined) throw errors.notFound('public key', file, 'pass --pubkey FILE, or pack an image first so the store has a key')
+  if (pem === undefined)
+    throw errors.notFound('public key', file, 'pass --pubkey FILE, or pack an image first so the store has a key')
   try {
     const k = createPublicKey(pem)
     if (k.asymmetricKeyType !== 'ed25519') throw new Error('not an ed25519 key')

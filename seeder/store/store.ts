@@ -85,7 +85,10 @@ export class Store {
   async names(kind: Kind): Promise<string[]> {
     try {
       const list = await readdir(join(this.root, DIRS[kind]), { withFileTypes: true })
-      return list.filter((d) => d.isDirectory()).map((d) => d.name).sort()
+      return list
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort()
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
       throw e

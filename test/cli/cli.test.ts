@@ -39,7 +39,14 @@ describe('imgswarm CLI', () => {
     expect(imported.ref).toBe('base@1')
     expect(cliJson<Summary>(['image', 'import', tree, 'base', ...store]).ref).toBe('base@2')
 
-    const packed = cliJson<{ infoHash: string; archive: string }>(['image', 'pack', 'base@1', '--compress', 'zstd', ...store])
+    const packed = cliJson<{ infoHash: string; archive: string }>([
+      'image',
+      'pack',
+      'base@1',
+      '--compress',
+      'zstd',
+      ...store,
+    ])
     expect(packed.archive).toMatch(/base@1\.tar\.zst$/)
     const again = cliJson<{ infoHash: string; alreadyPacked: boolean }>(['image', 'pack', 'base@1', ...store])
     expect(again).toMatchObject({ infoHash: packed.infoHash, alreadyPacked: true })
@@ -89,7 +96,10 @@ describe('imgswarm CLI', () => {
     await writeFile(conf, `store = "${join(dir, 'from-config')}"\n[pack]\ncompression = "zstd"\n`)
     const fromConfig = cliJson<{ path: string }>(['image', 'import', tree, 'a'], { IMGSWARM_CONFIG: conf })
     expect(fromConfig.path).toContain('/from-config/')
-    const fromEnv = cliJson<{ path: string }>(['image', 'import', tree, 'a'], { IMGSWARM_CONFIG: conf, IMGSWARM_STORE: join(dir, 'from-env') })
+    const fromEnv = cliJson<{ path: string }>(['image', 'import', tree, 'a'], {
+      IMGSWARM_CONFIG: conf,
+      IMGSWARM_STORE: join(dir, 'from-env'),
+    })
     expect(fromEnv.path).toContain('/from-env/')
     const fromFlag = cliJson<{ path: string }>(['image', 'import', tree, 'a', '--store', join(dir, 'from-flag')], {
       IMGSWARM_CONFIG: conf,

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { tempDir, isRoot } from '../support/tmp.ts'
+import { isRoot, tempDir } from '../support/tmp.ts'
 import { buildFullTree } from '../support/tree.ts'
 import { importAndPack } from './helpers.ts'
 

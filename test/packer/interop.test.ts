@@ -5,13 +5,16 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import parseTorrent from 'parse-torrent'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { isRoot, tempDir } from '../support/tmp.ts'
+import { isRoot } from '../support/tmp.ts'
 import { buildFullTree, snapshot } from '../support/tree.ts'
 import { ANNOUNCE, importAndPack } from './helpers.ts'
 
 function run(cmd: string, args: string[]) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 })
-  if (r.error) throw new Error(`${cmd} is not installed (apt-get install ${cmd === 'aria2c' ? 'aria2' : cmd === 'transmission-show' ? 'transmission-cli' : cmd}): ${r.error.message}`)
+  if (r.error)
+    throw new Error(
+      `${cmd} is not installed (apt-get install ${cmd === 'aria2c' ? 'aria2' : cmd === 'transmission-show' ? 'transmission-cli' : cmd}): ${r.error.message}`,
+    )
   return r
 }
 
@@ -95,7 +98,10 @@ describe.skipIf(!isRoot)('interop with Debian tools', () => {
     for (const [path, e] of a) {
       const got = b.get(path)
       // GNU tar sets directory times it created itself; compare the rest.
-      expect({ ...got, mtime: e.type === 'dir' ? 0 : got?.mtime }, path).toEqual({ ...e, mtime: e.type === 'dir' ? 0 : e.mtime })
+      expect({ ...got, mtime: e.type === 'dir' ? 0 : got?.mtime }, path).toEqual({
+        ...e,
+        mtime: e.type === 'dir' ? 0 : e.mtime,
+      })
     }
   })
 })

@@ -1,8 +1,6 @@
 // A 1 GiB sparse file must not inflate the archive.
-import { stat } from 'node:fs/promises'
+import { mkdir, open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { open } from 'node:fs/promises'
-import { mkdir } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { listArchive, openArchive } from '../../common/archive/index.ts'
 import { tempDir } from '../support/tmp.ts'

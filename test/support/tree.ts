@@ -77,7 +77,10 @@ export async function buildFullTree(root: string, opts: TreeOptions = {}): Promi
     },
     async () => {
       await mkdir(join(root, 'opt/bulk'), { recursive: true })
-      await writeFile(join(root, 'opt/bulk/blob'), createHash('sha256').update('seed').digest().toString('hex').repeat(100_000))
+      await writeFile(
+        join(root, 'opt/bulk/blob'),
+        createHash('sha256').update('seed').digest().toString('hex').repeat(100_000),
+      )
     },
   ]
   for (const s of opts.reverse ? steps.reverse() : steps) await s()
@@ -159,6 +162,7 @@ export async function snapshot(root: string): Promise<Map<string, EntrySnapshot>
     if (type === 'dir') for (const n of (await readdir(abs)).sort()) await walk(rel === '' ? n : `${rel}/${n}`)
   }
   await walk('')
-  for (const group of inodes.values()) for (const p of group) (out.get(p) as EntrySnapshot).links = group.sort().join(',')
+  for (const group of inodes.values())
+    for (const p of group) (out.get(p) as EntrySnapshot).links = group.sort().join(',')
   return out
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type BDecoded, bdecode, bencode, type BValue } from '../../common/bencode.ts'
+import { type BDecoded, type BValue, bdecode, bencode } from '../../common/bencode.ts'
 import { RUNS } from '../support/fuzz.ts'
 
 const value: fc.Arbitrary<BValue> = fc.letrec((tie) => ({
@@ -19,7 +19,11 @@ function toPlain(v: BValue): BDecoded {
   if (typeof v === 'string') return Buffer.from(v)
   if (Buffer.isBuffer(v)) return v
   if (Array.isArray(v)) return v.map(toPlain)
-  return new Map(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, toPlain(x as BValue)]))
+  return new Map(
+    Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .map(([k, x]) => [k, toPlain(x as BValue)]),
+  )
 }
 
 describe('bencode', () => {
@@ -38,7 +42,16 @@ describe('bencode', () => {
   })
 
   it('rejects malformed input with an Error, never a crash or a hang', () => {
-    for (const bad of ['i01e', 'i-0e', 'd1:b0:1:a0:e', '3:ab', 'l', 'x', 'i1ei2e', `${'l'.repeat(100)}${'e'.repeat(100)}`]) {
+    for (const bad of [
+      'i01e',
+      'i-0e',
+      'd1:b0:1:a0:e',
+      '3:ab',
+      'l',
+      'x',
+      'i1ei2e',
+      `${'l'.repeat(100)}${'e'.repeat(100)}`,
+    ]) {
       expect(() => bdecode(Buffer.from(bad)), bad).toThrow(/invalid bencoding/)
     }
     fc.assert(

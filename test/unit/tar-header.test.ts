@@ -2,13 +2,13 @@
 // the fields that need pax (long paths, big ids, binary xattrs).
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { encodeHeader, END_OF_ARCHIVE, paddingFor, type TarEntry } from '../../common/tar/header.ts'
+import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from '../../common/tar/header.ts'
 import { TarReader } from '../../common/tar/reader.ts'
 import { RUNS } from '../support/fuzz.ts'
 
-const component = fc.uint8Array({ minLength: 1, maxLength: 40 }).map((a) =>
-  Buffer.from(a.map((b) => (b === 0 || b === 0x2f ? 0x61 : b))),
-)
+const component = fc
+  .uint8Array({ minLength: 1, maxLength: 40 })
+  .map((a) => Buffer.from(a.map((b) => (b === 0 || b === 0x2f ? 0x61 : b))))
 
 const entry: fc.Arbitrary<TarEntry> = fc
   .record({
@@ -21,11 +21,18 @@ const entry: fc.Arbitrary<TarEntry> = fc
     mtime: fc.integer({ min: 0, max: 2 ** 33 }),
     link: fc.uint8Array({ minLength: 1, maxLength: 300 }).map((a) => Buffer.from(a.map((b) => (b === 0 ? 0x62 : b)))),
     dev: fc.tuple(fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 0, max: 1 << 20 })),
-    xattrs: fc.dictionary(fc.constantFrom('security.capability', 'user.a', 'trusted.b'), fc.uint8Array({ maxLength: 64 })),
+    xattrs: fc.dictionary(
+      fc.constantFrom('security.capability', 'user.a', 'trusted.b'),
+      fc.uint8Array({ maxLength: 64 }),
+    ),
   })
   .map((r) => {
     const isDir = r.type === 'directory'
-    const path = Buffer.concat([Buffer.from('./'), Buffer.concat(r.parts.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from('/'), p]))), Buffer.from(isDir ? '/' : '')])
+    const path = Buffer.concat([
+      Buffer.from('./'),
+      Buffer.concat(r.parts.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from('/'), p]))),
+      Buffer.from(isDir ? '/' : ''),
+    ])
     return {
       path,
       type: r.type as TarEntry['type'],
