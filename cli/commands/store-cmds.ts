@@ -6,7 +6,14 @@ import { parseSize } from '../../common/config.ts'
 import { errors } from '../../common/errors.ts'
 import { parseRef } from '../../common/names.ts'
 import { formatBytes } from '../../common/progress.ts'
-import { type Kind, loadPublicKey, packVersion, type VersionInfo, verifyPacked } from '../../seeder/index.ts'
+import {
+  checkSourceDir,
+  type Kind,
+  loadPublicKey,
+  packVersion,
+  type VersionInfo,
+  verifyPacked,
+} from '../../seeder/index.ts'
 import { type CommonOpts, common, context, info, printJson, printTable, progress, warn } from '../shared.ts'
 
 function summary(v: VersionInfo) {
@@ -56,6 +63,8 @@ export function storeCommands(kind: Kind): Command {
     )
     .action(async (dir: string, ref: string, o: CommonOpts & { note?: string }) => {
       const { store } = context(o)
+      parseRef(ref, kind)
+      await checkSourceDir(dir)
       if (process.getuid?.() !== 0) warn('not running as root: file owners and device nodes cannot be preserved')
       const { treeTotals } = await import('../../seeder/packer/walk.ts')
       const totals = treeTotals(dir)

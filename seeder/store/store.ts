@@ -51,6 +51,18 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+/** A source tree must be an existing directory; a coded error otherwise. */
+export async function checkSourceDir(src: string): Promise<void> {
+  let st: Awaited<ReturnType<typeof stat>>
+  try {
+    st = await stat(src)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw errors.sourceNotDir(src, code === 'ENOENT' ? 'no such directory' : `cannot read it (${code ?? String(e)})`)
+  }
+  if (!st.isDirectory()) throw errors.sourceNotDir(src, 'not a directory')
+}
+
 export class Store {
   readonly root: string
 
@@ -170,13 +182,7 @@ export class Store {
     opts: { note?: string | undefined; onProgress?: (bytes: number) => void } = {},
   ): Promise<VersionInfo> {
     const r = parseRef(ref, kind)
-    let st: Awaited<ReturnType<typeof stat>>
-    try {
-      st = await stat(src)
-    } catch (e) {
-      throw errors.sourceNotDir(src, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : String(e))
-    }
-    if (!st.isDirectory()) throw errors.sourceNotDir(src, 'not a directory')
+    await checkSourceDir(src)
     const version = r.version ?? nextVersion(await this.versions(kind, r.name))
     const dest = this.treeDir(kind, r.name, version)
     if (await exists(dest)) throw errors.exists(kind, formatRef(r.name, version))

@@ -3,7 +3,20 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { chmod, chown, link, lstat, mkdir, open, readdir, readlink, symlink, utimes, writeFile } from 'node:fs/promises'
+import {
+  chmod,
+  chown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
 import { join } from 'node:path'
 
 export const CAP_NET_BIND = '0x0100000200040000000000000000000000000000'
@@ -84,10 +97,19 @@ export async function buildFullTree(root: string, opts: TreeOptions = {}): Promi
     },
   ]
   for (const s of opts.reverse ? steps.reverse() : steps) await s()
-  // Directory times last: creating children changes them.
+  // Every entry gets a fixed time (hostname its own), so that two trees built
+  // at different moments are identical; directories last, deepest first.
   const fixed = new Date('2020-05-05T05:05:05Z')
-  for (const d of ['usr/bin', 'usr', 'srv/data', 'srv', 'dev', 'tmp', 'etc', 'var/lib', 'var', 'opt', '']) {
-    await utimes(join(root, d), fixed, fixed).catch(() => undefined)
+  const all: string[] = []
+  const collect = async (rel: string) => {
+    all.push(rel)
+    const st = await lstat(join(root, rel))
+    if (st.isDirectory()) for (const n of await readdir(join(root, rel))) await collect(rel === '' ? n : `${rel}/${n}`)
+  }
+  await collect('')
+  for (const rel of all.reverse()) {
+    if (rel === 'etc/hostname') continue
+    await lutimes(join(root, rel), fixed, fixed)
   }
 }
 
