@@ -119,6 +119,12 @@ export const errors = {
     message: `${file}: ${detail}`,
     hint: 're-pack the image, or fetch the archive again',
   })),
+
+  // Extraction: the archive is fine but the target file system said no (ENOSPC, EPERM...)
+  extractIo: define('IMGSWARM_ERR_EXTRACT_IO', 1, (entry: string, detail: string) => ({
+    message: `cannot extract archive entry ${entry}: ${detail}`,
+    hint: 'check free space, permissions and that the target file system supports what the image needs',
+  })),
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {

@@ -287,8 +287,10 @@ export function decodeBlock(b: Buffer): RawHeader | string {
     nums[f] = v
   }
   let name = cString(b, USTAR.name)
-  const magic = b.toString('latin1', USTAR.magic[0], USTAR.magic[0] + 5)
-  if (magic === 'ustar') {
+  // Only POSIX ustar ("ustar\0") has a prefix field; old GNU ("ustar  ") keeps
+  // atime/ctime there, which must not become part of the path.
+  const magic = b.toString('latin1', USTAR.magic[0], USTAR.magic[0] + USTAR.magic[1])
+  if (magic === 'ustar\0') {
     const prefix = cString(b, USTAR.prefix)
     if (prefix.length > 0) name = Buffer.concat([prefix, Buffer.from('/'), name])
   }

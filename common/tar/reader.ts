@@ -3,6 +3,7 @@
 // size-capped, and anything it does not understand is an error, not a guess.
 import { GNU_SPARSE, PAX_XATTR_PREFIX, TAR_BLOCK, TYPEFLAG } from '../constants.ts'
 import { errors } from '../errors.ts'
+import { quotePath } from '../paths.ts'
 import { ByteSource } from './bytes.ts'
 import {
   decodeBlock,
@@ -34,7 +35,7 @@ export interface ReadEntry extends TarEntry {
 }
 
 function show(path: Buffer): string {
-  return JSON.stringify(path.toString('utf8'))
+  return quotePath(path)
 }
 
 export class TarReader {
@@ -192,7 +193,12 @@ export class TarReader {
     }
     // Entries whose header size field does not describe data (dirs, devices)
     // still carry those bytes in the stream if the field is non-zero.
-    this.#remaining = type === 'link' || type === 'symlink' ? 0 : h.size > 0 && type !== 'file' ? h.size : size
+    if ((type === 'link' || type === 'symlink') && h.size > 0) {
+      // GNU tar would read these bytes as data, we would skip them: refuse
+      // rather than see a different list of entries than other tools.
+      throw errors.archiveCorrupt(headerOffset, `${type} entry ${show(path)} carries ${h.size} bytes of data`)
+    }
+    this.#remaining = h.size > 0 && type !== 'file' ? h.size : size
     this.#padding = paddingFor(this.#remaining)
     if (pax?.has(GNU_SPARSE.major) || pax?.has('GNU.sparse.size') || pax?.has('GNU.sparse.numblocks')) {
       const major = pax.get(GNU_SPARSE.major)?.toString('latin1')

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { type BDecoded, type BValue, bdecode, bencode } from '../../common/bencode.ts'
 import { RUNS } from '../support/fuzz.ts'
 
-const value: fc.Arbitrary<BValue> = fc.letrec((tie) => ({
+const value = fc.letrec<{ v: BValue }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     fc.integer(),
