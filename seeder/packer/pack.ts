@@ -76,7 +76,7 @@ export async function packTreeToFile(root: string, outFile: string, o: PackOptio
   }
   try {
     if (o.compression === 'zstd') {
-      await compressZstd(tarStream(tarOpts), sink, o.zstdLevel ?? 3, o.signal)
+      await compressZstd(tarStream({ ...tarOpts, reuseBuffers: true }), sink, o.zstdLevel ?? 3, o.signal)
     } else {
       // Synchronous read -> hash -> write with two reused 1 MiB buffers:
       // the fastest path, and memory does not depend on the tree.
@@ -113,7 +113,10 @@ async function compressZstd(chunks: Iterable<Buffer>, sink: (c: Buffer) => void,
   finished.catch(() => undefined)
   for (const chunk of chunks) {
     signal?.throwIfAborted()
-    if (!z.write(chunk)) await Promise.race([once(z, 'drain'), finished])
+    z.write(chunk)
+    // Wait until zstd has consumed the chunk: the generator reuses its
+    // buffers, so memory stays at a few MiB whatever the tree size.
+    if (z.writableLength > 0) await Promise.race([once(z, 'drain'), finished])
   }
   z.end()
   await finished
