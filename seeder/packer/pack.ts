@@ -3,7 +3,6 @@
 // their way to disk. Files appear in packed/ only when complete: the
 // signature is renamed into place last.
 
-import { once } from 'node:events'
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -113,10 +112,10 @@ async function compressZstd(chunks: Iterable<Buffer>, sink: (c: Buffer) => void,
   finished.catch(() => undefined)
   for (const chunk of chunks) {
     signal?.throwIfAborted()
-    z.write(chunk)
-    // Wait until zstd has consumed the chunk: the generator reuses its
-    // buffers, so memory stays at a few MiB whatever the tree size.
-    if (z.writableLength > 0) await Promise.race([once(z, 'drain'), finished])
+    // The write callback fires once zstd has consumed the chunk: only then
+    // may the generator reuse its buffer (memory stays flat). 'drain' would
+    // not do: it fires only after write() returned false.
+    await Promise.race([new Promise<void>((res, rej) => z.write(chunk, (e) => (e ? rej(e) : res()))), finished])
   }
   z.end()
   await finished
