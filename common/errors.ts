@@ -125,6 +125,48 @@ export const errors = {
     message: `cannot extract archive entry ${entry}: ${detail}`,
     hint: 'check free space, permissions and that the target file system supports what the image needs',
   })),
+
+  // HTTP API
+  unauthorized: define('IMGSWARM_ERR_UNAUTHORIZED', USAGE, (detail: string) => ({
+    message: `admin token ${detail}`,
+    hint: 'send "Authorization: Bearer TOKEN" with the token from STORE/keys/admin.token',
+  })),
+  invalidRequest: define('IMGSWARM_ERR_INVALID_REQUEST', USAGE, (detail: string, hint?: string) =>
+    hint === undefined ? { message: detail } : { message: detail, hint },
+  ),
+  inUse: define('IMGSWARM_ERR_IN_USE', 1, (ref: string, detail: string) => ({
+    message: `${ref} is in use: ${detail}`,
+    hint: 'change the plans so that no node installs it (then reload them), and try again',
+  })),
+  planUnresolved: define('IMGSWARM_ERR_PLAN_UNRESOLVED', 1, (node: string, detail: string, plansFile: string) => ({
+    message: `the install plan for ${node} cannot be served: ${detail}`,
+    hint: `pack what the plan names (imgswarm image pack REF), or fix ${plansFile} and reload the plans`,
+  })),
+  notSupported: define('IMGSWARM_ERR_NOT_SUPPORTED', 1, (what: string) => ({
+    message: `${what} is not available on this server`,
+  })),
+  rangeNotSatisfiable: define('IMGSWARM_ERR_RANGE', USAGE, (range: string, size: number) => ({
+    message: `range ${range} is outside the file (${size} bytes)`,
+  })),
+  bodyTooLarge: define('IMGSWARM_ERR_BODY_TOO_LARGE', USAGE, (limit: number) => ({
+    message: `request body larger than ${limit} bytes`,
+  })),
+
+  // Network services (tracker)
+  listen: define('IMGSWARM_ERR_LISTEN', 1, (what: string, where: string, detail: string, hint: string) => ({
+    message: `cannot listen for ${what} on ${where}: ${detail}`,
+    hint,
+  })),
+
+  // serve
+  portInUse: define('IMGSWARM_ERR_PORT_IN_USE', 1, (what: string, addr: string) => ({
+    message: `${what} cannot listen on ${addr}: the address is already in use`,
+    hint: 'another imgswarm serve (or another program) holds it: stop it, or choose another port with the flag',
+  })),
+  keyMissing: define('IMGSWARM_ERR_KEY_MISSING', 1, (file: string) => ({
+    message: `the store has no manifest-signing key (${file})`,
+    hint: 'create one with: imgswarm keys show (or pack an image, which creates it)',
+  })),
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {

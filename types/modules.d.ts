@@ -9,8 +9,75 @@ declare module 'webtorrent' {
   export default WebTorrent
 }
 declare module 'bittorrent-tracker' {
-  export const Server: new (opts?: Record<string, unknown>) => unknown
-  export const Client: new (opts?: Record<string, unknown>) => unknown
+  import type { RemoteInfo, Socket } from 'node:dgram'
+  import type { EventEmitter } from 'node:events'
+  import type { IncomingMessage, ServerResponse } from 'node:http'
+  import type { Duplex } from 'node:stream'
+
+  /** What the server's parsers hand to `filter` (info_hash and peer_id as hex). */
+  export interface AnnounceParams {
+    type: 'http' | 'udp' | 'ws'
+    info_hash: string
+    peer_id: string
+    port?: number
+    numwant: number
+    event?: string
+    left?: number
+    ip?: string
+    httpReq?: IncomingMessage
+  }
+  export interface TrackerSwarm {
+    infoHash: string
+    complete: number
+    incomplete: number
+    peers: { keys: string[]; length: number; peek(key: string): unknown }
+  }
+  export interface ServerOptions {
+    http?: boolean | Record<string, unknown>
+    udp?: boolean | Record<string, unknown>
+    ws?: boolean | Record<string, unknown>
+    stats?: boolean
+    trustProxy?: boolean
+    /** Milliseconds. */
+    interval?: number
+    peersCacheLength?: number
+    /** Milliseconds. */
+    peersCacheTtl?: number
+    filter?: (infoHash: string, params: AnnounceParams, cb: (err?: Error | null) => void) => void
+  }
+  export class Server extends EventEmitter {
+    constructor(opts?: ServerOptions)
+    torrents: Record<string, TrackerSwarm>
+    udp4: Socket | null
+    udp6: Socket | null
+    ws:
+      | (EventEmitter & {
+          handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: unknown) => void): void
+        })
+      | null
+    destroyed: boolean
+    onHttpRequest(req: IncomingMessage, res: ServerResponse, opts?: { action?: string; trustProxy?: boolean }): void
+    onUdpRequest(msg: Buffer, rinfo: RemoteInfo): void
+    close(cb?: (err?: Error | null) => void): void
+  }
+  export interface ClientOptions {
+    infoHash: string | Uint8Array
+    peerId: string | Uint8Array
+    announce: string | string[]
+    port: number
+    getAnnounceOpts?: () => Record<string, unknown>
+  }
+  export class Client extends EventEmitter {
+    constructor(opts: ClientOptions)
+    start(opts?: Record<string, unknown>): void
+    stop(opts?: Record<string, unknown>): void
+    complete(opts?: Record<string, unknown>): void
+    update(opts?: Record<string, unknown>): void
+    scrape(opts?: Record<string, unknown>): void
+    setInterval(ms: number): void
+    destroy(cb?: (err?: Error | null) => void): void
+  }
+  export default Client
 }
 declare module 'parse-torrent' {
   interface Parsed {
