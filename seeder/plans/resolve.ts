@@ -1,0 +1,86 @@
+// Turns a configured plan into the InstallPlan a node receives: every ref
+// resolved to a packed version with its hashes. All or nothing: a plan that
+// names anything missing or unpacked is refused, never served in part.
+import { errors } from '../../common/errors.ts'
+import { formatRef, parseRef } from '../../common/names.ts'
+import type { Kind, PackedInfo } from '../store/store.ts'
+import { type InstallPlan, PLAN_API_VERSION, type PlanArtifact, type PlanSpec } from './types.ts'
+
+/** What resolution needs from the store (the API's cached catalog provides it). */
+export interface ArtifactLookup {
+  versions(kind: Kind, name: string): Promise<string[]>
+  packed(kind: Kind, name: string, version: string): Promise<PackedInfo | undefined>
+  latestPacked(kind: Kind, name: string): Promise<string | undefined>
+}
+
+const PLURAL: Record<Kind, string> = { image: 'images', override: 'overrides' }
+
+export function artifactUrls(kind: Kind, name: string, version: string, file: string) {
+  const base = `/api/v1/${PLURAL[kind]}/${name}/${version}`
+  return {
+    torrent: `${base}/torrent`,
+    manifest: `${base}/manifest`,
+    signature: `${base}/manifest.sig`,
+    webseed: `/webseed/${PLURAL[kind]}/${file}`,
+  }
+}
+
+/** Resolves `NAME` (latest packed version now) or `NAME@VER` to a packed version; undefined with a reason otherwise. */
+export async function resolveRef(
+  lookup: ArtifactLookup,
+  kind: Kind,
+  ref: string,
+): Promise<{ name: string; version: string; packed: PackedInfo } | { problem: string }> {
+  const r = parseRef(ref, kind)
+  if (r.version === undefined) {
+    const versions = await lookup.versions(kind, r.name)
+    if (versions.length === 0) return { problem: `${kind} ${r.name} does not exist` }
+    const latest = await lookup.latestPacked(kind, r.name)
+    if (latest === undefined) return { problem: `${kind} ${r.name} has no packed version` }
+    const packed = await lookup.packed(kind, r.name, latest)
+    if (!packed) return { problem: `${kind} ${formatRef(r.name, latest)} is not packed` }
+    return { name: r.name, version: latest, packed }
+  }
+  const packed = await lookup.packed(kind, r.name, r.version)
+  if (packed) return { name: r.name, version: r.version, packed }
+  const versions = await lookup.versions(kind, r.name)
+  return {
+    problem: versions.includes(r.version) ? `${kind} ${ref} is not packed` : `${kind} ${ref} does not exist`,
+  }
+}
+
+function artifact(kind: Kind, name: string, version: string, p: PackedInfo): PlanArtifact {
+  const m = p.manifest
+  return {
+    name,
+    version,
+    infoHash: m.torrent.infoHash,
+    ...artifactUrls(kind, name, version, m.archive.file),
+    size: m.archive.size,
+    sha256: m.archive.sha256,
+    compression: m.archive.compression,
+  }
+}
+
+export async function resolvePlan(lookup: ArtifactLookup, spec: PlanSpec, plansFile: string): Promise<InstallPlan> {
+  const who = spec.node.hostname ?? spec.node.mac ?? spec.node.ip ?? 'this node'
+  const problems: string[] = []
+  const one = async (kind: Kind, ref: string) => {
+    const r = await resolveRef(lookup, kind, ref)
+    if ('problem' in r) {
+      problems.push(r.problem)
+      return undefined
+    }
+    return artifact(kind, r.name, r.version, r.packed)
+  }
+  const image = await one('image', spec.image)
+  const overrides: PlanArtifact[] = []
+  for (const o of spec.overrides) {
+    const a = await one('override', o)
+    if (a) overrides.push(a)
+  }
+  if (!image || problems.length > 0) {
+    throw errors.planUnresolved(who, `${problems.join('; ')} (plan from ${spec.origin})`, plansFile)
+  }
+  return { apiVersion: PLAN_API_VERSION, node: spec.node, image, overrides, post: spec.post, disk: null }
+}

@@ -1,0 +1,135 @@
+// The install plan (API v1) and what a plan source hands the API before the
+// store fills in hashes and sizes. The plan JSON is a contract with the boot
+// client: change it only by bumping apiVersion.
+// TODO(plan schema): move InstallPlan and its JSON schema to common/ when the
+// client starts to read plans; the client must not import seeder/.
+import type { Kind } from '../store/store.ts'
+
+export const PLAN_API_VERSION = 1
+
+export const POST_ACTIONS = ['reboot', 'poweroff', 'kexec', 'shell', 'none'] as const
+export type PostAction = (typeof POST_ACTIONS)[number]
+
+export interface NodeIdentity {
+  hostname: string | null
+  mac: string | null
+  ip: string | null
+}
+
+/** One packed archive a node installs: the image, or one override. */
+export interface PlanArtifact {
+  name: string
+  version: string
+  infoHash: string
+  /** Server-relative URLs. */
+  torrent: string
+  manifest: string
+  signature: string
+  webseed: string
+  size: number
+  sha256: string
+  compression: 'none' | 'zstd'
+}
+
+export interface InstallPlan {
+  apiVersion: typeof PLAN_API_VERSION
+  node: NodeIdentity
+  image: PlanArtifact
+  /** Applied in order; later ones win. */
+  overrides: PlanArtifact[]
+  post: PostAction
+  /** Disk layout: not defined yet (a later issue); always null in v1. */
+  disk: null
+}
+
+/** A plan as configured: refs not yet resolved against the store. */
+export interface PlanSpec {
+  node: NodeIdentity
+  /** `NAME` (latest packed version at request time) or `NAME@VER`. */
+  image: string
+  overrides: string[]
+  post: PostAction
+  disk: null
+  /** Where the plan came from, for messages: `plans.toml [[node]] #2`. */
+  origin: string
+}
+
+/** An image or override version some plan points to (version undefined: the latest packed one). */
+export interface PlanRef {
+  kind: Kind
+  name: string
+  version: string | undefined
+}
+
+export interface PlanQuery {
+  mac?: string | undefined
+  hostname?: string | undefined
+  ip?: string | undefined
+}
+
+export interface PlanSource {
+  /** The configured plan of a node, matched by MAC, then hostname, then IP; undefined when none matches. */
+  planFor(q: PlanQuery): PlanSpec | undefined
+  /**
+   * Every image and override ref the plans name ([defaults] included): what
+   * nodes may download, and what cannot be removed.
+   */
+  references(): PlanRef[]
+  /** Re-reads the configuration; on error the previous plans stay in force. */
+  reload?(): Promise<void>
+  /** Where plans come from (a file path), for hints. */
+  readonly origin?: string
+}
+
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$'
+
+const artifactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'name',
+    'version',
+    'infoHash',
+    'torrent',
+    'manifest',
+    'signature',
+    'webseed',
+    'size',
+    'sha256',
+    'compression',
+  ],
+  properties: {
+    name: { type: 'string', pattern: NAME_PATTERN },
+    version: { type: 'string', pattern: NAME_PATTERN },
+    infoHash: { type: 'string', pattern: '^[0-9a-f]{40}$', description: 'BitTorrent v1 info hash (hex)' },
+    torrent: { type: 'string', description: 'server-relative URL of the .torrent' },
+    manifest: { type: 'string', description: 'server-relative URL of the manifest (signed bytes)' },
+    signature: { type: 'string', description: 'server-relative URL of the manifest signature' },
+    webseed: { type: 'string', description: 'server-relative URL of the archive (BEP 19 web seed)' },
+    size: { type: 'integer', minimum: 0, description: 'archive size in bytes' },
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the archive' },
+    compression: { type: 'string', enum: ['none', 'zstd'] },
+  },
+} as const
+
+const nullableString = { anyOf: [{ type: 'string' }, { type: 'null' }] } as const
+
+/** JSON schema of InstallPlan v1 (also the API's response schema). */
+export const installPlanSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'node', 'image', 'overrides', 'post', 'disk'],
+  properties: {
+    apiVersion: { type: 'integer', const: PLAN_API_VERSION },
+    node: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['hostname', 'mac', 'ip'],
+      properties: { hostname: nullableString, mac: nullableString, ip: nullableString },
+    },
+    image: artifactSchema,
+    overrides: { type: 'array', items: artifactSchema },
+    post: { type: 'string', enum: [...POST_ACTIONS] },
+    disk: { type: 'null', description: 'disk layout: reserved, always null in apiVersion 1' },
+  },
+} as const
