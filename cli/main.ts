@@ -6,7 +6,9 @@ import pkg from '../package.json' with { type: 'json' }
 import { archiveCommands } from './commands/archive.ts'
 import { demoCommand } from './commands/demo.ts'
 import { keysCommands } from './commands/keys.ts'
+import { serveCommand } from './commands/serve.ts'
 import { storeCommands } from './commands/store-cmds.ts'
+import { trackerCommand } from './commands/tracker.ts'
 import { reportError } from './shared.ts'
 
 const program = new Command('imgswarm')
@@ -33,6 +35,8 @@ program.addCommand(storeCommands('image'))
 program.addCommand(storeCommands('override'))
 program.addCommand(archiveCommands())
 program.addCommand(keysCommands())
+program.addCommand(serveCommand())
+program.addCommand(trackerCommand())
 program.addCommand(demoCommand())
 
 try {

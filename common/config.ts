@@ -20,6 +20,41 @@ export interface Config {
   compression: 'none' | 'zstd'
   zstdLevel: number
   pieceLength: number | undefined
+  serve: ServeConfig
+}
+
+export interface ServeConfig {
+  host: string
+  port: number
+  /** URL nodes use to reach this server; default server_url. */
+  publicUrl: string
+  torrentPort: number
+  plansFile: string | undefined
+  udp: boolean
+  peersCap: number
+  intervalSec: number
+  numwant: number
+  dht: boolean
+  lsd: boolean
+  utp: boolean
+  natUpnp: boolean
+  natPmp: boolean
+  /** Serve torrents, manifests and web seed only for versions some plan names. */
+  restrictNodeReads: boolean
+}
+
+function int(file: string, v: unknown, key: string, min: number, max: number, fallback: number): number {
+  if (v === undefined) return fallback
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw errors.config(file, `${key} must be an integer from ${min} to ${max}`)
+  }
+  return v
+}
+
+function bool(file: string, v: unknown, key: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback
+  if (typeof v !== 'boolean') throw errors.config(file, `${key} must be true or false`)
+  return v
 }
 
 export interface ConfigFlags {
@@ -89,5 +124,28 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     compression,
     zstdLevel: level,
     pieceLength: piece === undefined ? undefined : parseSize(piece, 'pack.piece_size'),
+    serve: serveConfig(f, (raw.serve ?? {}) as Record<string, unknown>, serverUrl.replace(/\/+$/, '')),
+  }
+}
+
+function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): ServeConfig {
+  const t = (s.tracker ?? {}) as Record<string, unknown>
+  const sd = (s.seeder ?? {}) as Record<string, unknown>
+  return {
+    host: str(f, s.host, 'serve.host') ?? '0.0.0.0',
+    port: int(f, s.port, 'serve.port', 0, 65535, DEFAULT_PORT),
+    publicUrl: (str(f, s.public_url, 'serve.public_url') ?? serverUrl).replace(/\/+$/, ''),
+    torrentPort: int(f, s.torrent_port, 'serve.torrent_port', 0, 65535, DEFAULT_PORT + 2),
+    plansFile: str(f, s.plans, 'serve.plans'),
+    udp: bool(f, t.udp, 'serve.tracker.udp', true),
+    peersCap: int(f, t.peers_cap, 'serve.tracker.peers_cap', 1, 10_000_000, 100_000),
+    intervalSec: int(f, t.interval, 'serve.tracker.interval', 5, 3600, 30),
+    numwant: int(f, t.numwant, 'serve.tracker.numwant', 1, 5000, 200),
+    dht: bool(f, sd.dht, 'serve.seeder.dht', false),
+    lsd: bool(f, sd.lsd, 'serve.seeder.lsd', false),
+    utp: bool(f, sd.utp, 'serve.seeder.utp', false),
+    natUpnp: bool(f, sd.upnp, 'serve.seeder.upnp', false),
+    natPmp: bool(f, sd.natpmp, 'serve.seeder.natpmp', false),
+    restrictNodeReads: bool(f, s.restrict_node_reads, 'serve.restrict_node_reads', true),
   }
 }

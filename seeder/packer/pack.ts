@@ -121,9 +121,10 @@ async function compressZstd(chunks: Iterable<Buffer>, sink: (c: Buffer) => void,
   await finished
 }
 
-function webseedUrls(bases: string[], kind: Kind): string[] {
-  // BEP 19: a URL ending in '/' gets the torrent's file name appended.
-  return bases.map((b) => (b.endsWith('/') ? `${b}${kind === 'image' ? 'images' : 'overrides'}/` : b))
+function webseedUrls(bases: string[], kind: Kind, fileName: string): string[] {
+  // A base ending in '/' becomes the archive's full URL: webtorrent uses a
+  // single-file web seed URL as is (it ignores BEP 19's append-the-name rule).
+  return bases.map((b) => (b.endsWith('/') ? `${b}${kind === 'image' ? 'images' : 'overrides'}/${fileName}` : b))
 }
 
 /** Packs one stored version. Packing a packed version is a no-op (versions are immutable). */
@@ -143,7 +144,7 @@ export async function packVersion(store: Store, kind: Kind, ref: string, o: Pack
       pieceLength: raw.pieceLength,
       pieces: raw.pieces,
       announce: o.announce,
-      webseeds: webseedUrls(o.webseeds, kind),
+      webseeds: webseedUrls(o.webseeds, kind, fileName),
       createdBy: PACKER_ID,
     })
     const manifest: Manifest = {

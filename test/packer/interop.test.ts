@@ -57,7 +57,7 @@ describe.skipIf(!isRoot)('interop with Debian tools', () => {
     expect(t.pieceLength).toBe(packed.info.manifest.torrent.pieceLength)
     expect(t.pieces?.length).toBe(packed.info.manifest.torrent.pieces)
     expect(t.announce).toEqual([ANNOUNCE])
-    expect(t.urlList).toEqual(['http://127.0.0.1:8470/webseed/images/'])
+    expect(t.urlList).toEqual(['http://127.0.0.1:8470/webseed/images/img@1.tar'])
     expect(t.created).toBeUndefined()
   })
 

@@ -1,0 +1,173 @@
+// `imgswarm serve`: the tracker, the first seeder, the web seed and the API
+// in one process. Start order: tracker, seeder, then HTTP (so the API is
+// ready when it answers); stop order is the reverse, each step graceful.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { ServeConfig } from '../common/config.ts'
+import { errors } from '../common/errors.ts'
+import type { Logger } from '../common/log.ts'
+import { createTracker, setAllowList, type Tracker } from '../tracker/index.ts'
+import { createApi, type EventSink, filePlanSource, loadOrCreateAdminToken, memoryEventSink } from './api/index.ts'
+import { type PackOptions, packVersion } from './packer/pack.ts'
+import { PUBLIC_KEY_FILE } from './store/keys.ts'
+import type { Store } from './store/store.ts'
+import { FirstSeeder } from './swarm/first-seeder.ts'
+
+export interface ImageServerInit {
+  store: Store
+  serve: ServeConfig
+  /** Options for admin pack calls (announce/webseed default to this server). */
+  pack: Omit<PackOptions, 'announce' | 'webseeds'>
+  logger: Logger
+}
+
+export interface ImageServer {
+  start(): Promise<void>
+  stop(): Promise<void>
+  readonly apiPort: number | undefined
+  readonly udpPort: number | undefined
+  readonly torrentPort: number | undefined
+  readonly adminTokenFile: string
+  readonly seeder: FirstSeeder
+  readonly tracker: Tracker
+}
+
+function listenError(e: unknown, what: string, addr: string): unknown {
+  return (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE' ? errors.portInUse(what, addr) : e
+}
+
+export async function createImageServer(init: ImageServerInit): Promise<ImageServer> {
+  const { store, serve: cfg, logger } = init
+  if (!existsSync(store.root)) throw errors.storeMissing(store.root)
+  const pubFile = join(store.keysDir, PUBLIC_KEY_FILE)
+  if (!existsSync(pubFile)) throw errors.keyMissing(pubFile)
+
+  const allow = setAllowList([])
+  let allowed = new Set<string>()
+  const syncAllowList = async () => {
+    const hashes = new Set<string>()
+    for (const kind of ['image', 'override'] as const) {
+      for (const name of await store.names(kind)) {
+        for (const v of await store.versions(kind, name)) {
+          const p = await store.packed(kind, name, v)
+          if (p) hashes.add(p.manifest.torrent.infoHash)
+        }
+      }
+    }
+    for (const h of hashes) allow.add(h)
+    for (const h of allowed) if (!hashes.has(h)) allow.delete(h)
+    allowed = hashes
+  }
+
+  const tracker = createTracker({
+    http: false,
+    udp: cfg.udp ? { host: cfg.host, port: cfg.port } : false,
+    allow,
+    peersCacheLength: cfg.peersCap,
+    announceIntervalSec: cfg.intervalSec,
+    maxNumwant: cfg.numwant,
+    logger: logger.child({ component: 'tracker' }),
+  })
+  const seeder = new FirstSeeder({
+    store,
+    announce: [`${cfg.publicUrl}/announce`],
+    port: cfg.torrentPort,
+    host: cfg.host === '0.0.0.0' ? undefined : cfg.host,
+    dht: cfg.dht,
+    lsd: cfg.lsd,
+    utp: cfg.utp,
+    natUpnp: cfg.natUpnp,
+    natPmp: cfg.natPmp,
+    pollMs: 0,
+    logger: logger.child({ component: 'seeder' }),
+  })
+  const adminTokenFile = join(store.keysDir, 'admin.token')
+  let api: FastifyInstance | undefined
+  let poll: NodeJS.Timeout | undefined
+  let events: EventSink | undefined
+  let stopped = false
+
+  const refresh = async () => {
+    await syncAllowList()
+    await seeder.refresh()
+  }
+
+  return {
+    get apiPort() {
+      const a = api?.server.address()
+      return a && typeof a === 'object' ? a.port : undefined
+    },
+    get udpPort() {
+      return tracker.udpPort
+    },
+    get torrentPort() {
+      return seeder.port
+    },
+    adminTokenFile,
+    seeder,
+    tracker,
+
+    async start() {
+      await syncAllowList()
+      try {
+        await tracker.start()
+      } catch (e) {
+        throw listenError(e, 'the UDP tracker', `${cfg.host}:${cfg.port}/udp`)
+      }
+      events = memoryEventSink({ file: join(store.root, 'events.jsonl') })
+      // A missing plans file means no plans yet; reload() picks it up.
+      const plans = await filePlanSource(cfg.plansFile ?? join(store.root, 'plans.toml'))
+      api = await createApi({
+        store,
+        adminToken: await loadOrCreateAdminToken(store.root),
+        plans,
+        events,
+        publicUrl: cfg.publicUrl,
+        tracker,
+        seeder: { ready: () => seeder.ready(), status: () => seeder.status(), refresh },
+        pack: async (kind, ref) => {
+          const res = await packVersion(store, kind, ref, {
+            ...init.pack,
+            announce: [`${cfg.publicUrl}/announce`],
+            webseeds: [`${cfg.publicUrl}/webseed/`],
+          })
+          await refresh()
+          return res.info.manifest
+        },
+        logger: logger.child({ component: 'api' }),
+        nodeReadsRestricted: cfg.restrictNodeReads,
+      })
+      try {
+        await api.listen({ host: cfg.host, port: cfg.port })
+      } catch (e) {
+        await tracker.stop()
+        throw listenError(e, 'the API', `${cfg.host}:${cfg.port}`)
+      }
+      // The seeder announces over HTTP to the tracker mounted in the API, so
+      // it starts once the API listens (readiness says false until then).
+      try {
+        await seeder.start()
+      } catch (e) {
+        await api.close()
+        await tracker.stop()
+        throw listenError(e, 'the seeder', `${cfg.host}:${cfg.torrentPort}`)
+      }
+      // New packs (from the CLI in another process) appear without a restart.
+      poll = setInterval(() => {
+        refresh().catch((e) => logger.warn({ err: e }, 'store refresh failed'))
+      }, 5000)
+      poll.unref()
+    },
+
+    async stop() {
+      if (stopped) return
+      stopped = true
+      if (poll) clearInterval(poll)
+      // Finish in-flight HTTP first, then stop announcing and seeding.
+      await api?.close().catch((e) => logger.warn({ err: e }, 'closing the API failed'))
+      await seeder.stop()
+      await tracker.stop()
+    },
+  }
+}

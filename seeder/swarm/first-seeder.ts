@@ -1,0 +1,290 @@
+// The first seeder: webtorrent seeding every packed archive straight from
+// the store. An archive is hashed once; a marker (size, mtime, inode, info
+// hash) lets a restart skip the re-hash while the file is unchanged. New packs
+// are picked up by polling the store, without a restart.
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import parseTorrent from 'parse-torrent'
+import WebTorrent from 'webtorrent'
+import type { Logger } from '../../common/log.ts'
+import type { Kind, PackedInfo, Store } from '../store/store.ts'
+
+export interface FirstSeederInit {
+  store: Store
+  /** Announce URLs used instead of those in the stored .torrent (the local tracker). */
+  announce: string[]
+  /** BitTorrent listen port (0 = any) and address (default: all). */
+  port?: number
+  host?: string
+  /** Off by default: a fleet's private swarm needs none of them. */
+  dht?: boolean
+  lsd?: boolean
+  utp?: boolean
+  natUpnp?: boolean
+  natPmp?: boolean
+  maxConns?: number
+  /** How often to look for new or removed packs, ms (default 5000; 0 = never). */
+  pollMs?: number
+  logger?: Logger
+}
+
+export interface SeededTorrent {
+  kind: Kind
+  ref: string
+  infoHash: string
+  size: number
+  uploaded: number
+  peers: number
+  verifiedBy: 'marker' | 'hashing'
+}
+
+export interface FirstSeederStatus {
+  listening: boolean
+  port: number | undefined
+  torrents: SeededTorrent[]
+  /** Archives hashed since start (0 after a restart over unchanged archives). */
+  hashed: number
+  uploaded: number
+  /** Packs that could not be seeded (archive does not match its torrent, unreadable, ...). */
+  failed: { ref: string; infoHash: string; message: string }[]
+}
+
+interface Marker {
+  infoHash: string
+  size: number
+  mtimeMs: number
+  ino: number
+}
+
+type WtTorrent = {
+  infoHash: string
+  uploaded: number
+  numPeers: number
+  on(ev: string, cb: (...a: unknown[]) => void): void
+  once(ev: string, cb: (...a: unknown[]) => void): void
+}
+type WtClient = {
+  torrentPort: number
+  listening: boolean
+  add(t: unknown, opts: Record<string, unknown>, cb?: (t: WtTorrent) => void): WtTorrent
+  remove(id: string, opts: Record<string, unknown>, cb: (err?: Error) => void): void
+  destroy(cb: (err?: Error) => void): void
+  on(ev: string, cb: (...a: unknown[]) => void): void
+}
+
+/** webtorrent has no listen-address option: bind its TCP server to `host` while the client is built. */
+function withListenHost<T>(host: string | undefined, build: () => T): T {
+  if (!host) return build()
+  const orig = net.createServer
+  net.createServer = ((...args: Parameters<typeof net.createServer>) => {
+    const server = orig(...args)
+    const listen = server.listen.bind(server) as (...a: unknown[]) => net.Server
+    server.listen = ((port: number, cb?: () => void) => listen(port, host, cb)) as typeof server.listen
+    return server
+  }) as typeof net.createServer
+  try {
+    return build()
+  } finally {
+    net.createServer = orig
+  }
+}
+
+export class FirstSeeder {
+  readonly #init: FirstSeederInit
+  #client: WtClient | undefined
+  readonly #seeded = new Map<string, { info: PackedInfo; kind: Kind; torrent: WtTorrent; by: 'marker' | 'hashing' }>()
+  #hashed = 0
+  /** Failed packs, keyed by info hash, with the archive state they failed in (retried when it changes). */
+  readonly #failed = new Map<string, { ref: string; message: string; state: string }>()
+  #timer: NodeJS.Timeout | undefined
+  #refreshing: Promise<void> | undefined
+  #started = false
+
+  constructor(init: FirstSeederInit) {
+    this.#init = init
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    const i = this.#init
+    const client = withListenHost(
+      i.host,
+      () =>
+        new WebTorrent({
+          dht: i.dht ?? false,
+          lsd: i.lsd ?? false,
+          utp: i.utp ?? false,
+          natUpnp: i.natUpnp ?? false,
+          natPmp: i.natPmp ?? false,
+          webSeeds: false,
+          torrentPort: i.port ?? 0,
+          maxConns: i.maxConns ?? 200,
+        }) as unknown as WtClient,
+    )
+    this.#client = client
+    client.on('error', (e) => i.logger?.error({ err: e }, 'seeder error'))
+    await new Promise<void>((resolve, reject) => {
+      if (client.listening) return resolve()
+      client.on('listening', () => resolve())
+      client.on('error', (e) => reject(e as Error))
+    })
+    await this.refresh()
+    const poll = i.pollMs ?? 5000
+    if (poll > 0) {
+      this.#timer = setInterval(() => {
+        this.refresh().catch((e) => i.logger?.warn({ err: e }, 'seeder refresh failed'))
+      }, poll)
+      this.#timer.unref()
+    }
+  }
+
+  /** Adds packs that appeared and drops those removed from the store. */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refresh().finally(() => {
+      this.#refreshing = undefined
+    })
+    return this.#refreshing
+  }
+
+  async #refresh(): Promise<void> {
+    const { store } = this.#init
+    const present = new Set<string>()
+    for (const kind of ['image', 'override'] as const) {
+      for (const name of await store.names(kind)) {
+        for (const version of await store.versions(kind, name)) {
+          const info = await store.packed(kind, name, version)
+          if (!info) continue
+          const hash = info.manifest.torrent.infoHash
+          present.add(hash)
+          if (this.#seeded.has(hash)) continue
+          const state = await stat(info.archive).then(
+            (st) => `${st.size}:${st.mtimeMs}:${st.ino}`,
+            () => 'missing',
+          )
+          if (this.#failed.get(hash)?.state === state) continue
+          try {
+            await this.#add(kind, info)
+            this.#failed.delete(hash)
+          } catch (e) {
+            const ref = `${info.manifest.name}@${info.manifest.version}`
+            this.#failed.set(hash, { ref, message: (e as Error).message, state })
+            this.#init.logger?.error({ ref, err: e }, 'cannot seed this pack')
+          }
+        }
+      }
+    }
+    for (const [hash, s] of this.#seeded) {
+      if (present.has(hash)) continue
+      this.#seeded.delete(hash)
+      await new Promise<void>((r) => this.#client?.remove(hash, {}, () => r()))
+      this.#init.logger?.info({ ref: s.info.manifest.name, infoHash: hash }, 'stopped seeding a removed pack')
+    }
+  }
+
+  #markerFile(info: PackedInfo): string {
+    return `${info.archive}.seeded.json`
+  }
+
+  async #markerValid(info: PackedInfo): Promise<boolean> {
+    try {
+      const m = JSON.parse(await readFile(this.#markerFile(info), 'utf8')) as Marker
+      const st = await stat(info.archive)
+      return (
+        m.infoHash === info.manifest.torrent.infoHash &&
+        m.size === st.size &&
+        m.mtimeMs === st.mtimeMs &&
+        m.ino === st.ino
+      )
+    } catch {
+      return false
+    }
+  }
+
+  async #add(kind: Kind, info: PackedInfo): Promise<void> {
+    const client = this.#client
+    if (!client) return
+    const parsed = (await parseTorrent(await readFile(info.torrent))) as unknown as Record<string, unknown>
+    parsed.announce = this.#init.announce
+    parsed.urlList = []
+    const trusted = await this.#markerValid(info)
+    const ref = `${info.manifest.name}@${info.manifest.version}`
+    const log = this.#init.logger
+    if (!trusted) log?.info({ ref }, 'hashing archive before seeding (first time, or the file changed)')
+    const torrent = await new Promise<WtTorrent>((resolve, reject) => {
+      const t = client.add(parsed, {
+        path: this.#init.store.packedDir(kind),
+        skipVerify: trusted,
+        strategy: 'rarest',
+      })
+      t.once('ready', () => resolve(t))
+      t.once('error', (e) => reject(e as Error))
+    })
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        const t = torrent as unknown as { progress: number; done: boolean }
+        if (t.progress === 1 || t.done) return resolve()
+        reject(new Error(`${info.archive} does not match its torrent: re-pack ${ref} or restore the archive`))
+      }
+      // webtorrent verifies asynchronously after 'ready' when hashing.
+      if (trusted) check()
+      else torrent.once('done', () => resolve())
+      if (!trusted) setTimeout(check, 0).unref()
+    }).catch(async (e) => {
+      await new Promise<void>((r) => client.remove(info.manifest.torrent.infoHash, {}, () => r()))
+      throw e
+    })
+    if (!trusted) {
+      this.#hashed++
+      const st = await stat(info.archive)
+      const m: Marker = { infoHash: info.manifest.torrent.infoHash, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }
+      await writeFile(this.#markerFile(info), `${JSON.stringify(m)}\n`)
+    }
+    this.#seeded.set(info.manifest.torrent.infoHash, { info, kind, torrent, by: trusted ? 'marker' : 'hashing' })
+    log?.info({ ref, infoHash: info.manifest.torrent.infoHash, verifiedBy: trusted ? 'marker' : 'hashing' }, 'seeding')
+  }
+
+  ready(): boolean {
+    return this.#client?.listening === true && this.#refreshing === undefined
+  }
+
+  get port(): number | undefined {
+    return this.#client?.listening ? this.#client.torrentPort : undefined
+  }
+
+  status(): FirstSeederStatus {
+    const torrents = [...this.#seeded.values()].map((s) => ({
+      kind: s.kind,
+      ref: `${s.info.manifest.name}@${s.info.manifest.version}`,
+      infoHash: s.info.manifest.torrent.infoHash,
+      size: s.info.manifest.archive.size,
+      uploaded: s.torrent.uploaded,
+      peers: s.torrent.numPeers,
+      verifiedBy: s.by,
+    }))
+    return {
+      listening: this.#client?.listening === true,
+      port: this.port,
+      torrents,
+      hashed: this.#hashed,
+      uploaded: torrents.reduce((a, t) => a + t.uploaded, 0),
+      failed: [...this.#failed].map(([infoHash, f]) => ({ ref: f.ref, infoHash, message: f.message })),
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    if (this.#timer) clearInterval(this.#timer)
+    await this.#refreshing?.catch(() => undefined)
+    const client = this.#client
+    this.#client = undefined
+    this.#seeded.clear()
+    if (client) await new Promise<void>((r) => client.destroy(() => r()))
+  }
+}
+
+/** Removes a pack's seeding marker (used when a version is deleted). */
+export async function removeSeedMarker(info: PackedInfo): Promise<void> {
+  await rm(`${info.archive}.seeded.json`, { force: true })
+}
