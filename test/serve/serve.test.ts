@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process'
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { packVersion } from '../../seeder/index.ts'
 import { tempDir } from '../support/tmp.ts'
 import { freePort, packedStore, type Running, sha256File, startServe } from './harness.ts'
 import { leech } from './leech.ts'
@@ -121,6 +122,33 @@ describe('imgswarm serve', () => {
     const got = await leech(s.torrent, dir, { webSeeds: false })
     expect(await sha256File(got.file)).toBe(s.manifestSha)
     expect(got.peerBytes).toBeGreaterThan(0)
+  })
+
+  it('picks up a new pack without a restart', async () => {
+    const dir = await tempDir()
+    const s = await serve(dir)
+    expect(s.r.server.seeder.status().torrents).toHaveLength(1)
+    // Packed by another process (the CLI) while serve runs: the store rescan finds it.
+    await s.store.copy('image', 'img@1', 'img@2')
+    const res = await packVersion(s.store, 'image', 'img@2', {
+      compression: 'zstd',
+      announce: ['http://x/announce'],
+      webseeds: [],
+    })
+    const deadline = Date.now() + 20_000
+    while (s.r.server.seeder.status().torrents.length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200))
+    expect(
+      s.r.server.seeder
+        .status()
+        .torrents.map((t) => t.ref)
+        .sort(),
+    ).toEqual(['img@1', 'img@2'])
+    // The tracker now accepts its info hash.
+    const hash = res.info.manifest.torrent.infoHash
+    const q = `info_hash=${escape(Buffer.from(hash, 'hex').toString('latin1'))}&peer_id=${'p'.repeat(20)}&port=6999&uploaded=0&downloaded=0&left=1&compact=1`
+    const body = await (await fetch(`${s.r.url}/announce?${q}`)).text()
+    expect(body).not.toContain('failure reason')
   })
 
   it('restarts without re-hashing unchanged archives', async () => {
