@@ -157,18 +157,7 @@ export function paddingFor(size: number): number {
 /** A fixed name for pax headers keeps archives byte-identical across hosts. */
 const PAX_HEADER_NAME = Buffer.from('././@PaxHeader')
 
-function ustarBlock(e: {
-  name: Buffer
-  flag: number
-  mode: number
-  uid: number
-  gid: number
-  size: number
-  mtime: number
-  linkname: Buffer
-  devmajor: number
-  devminor: number
-}): Buffer {
+function ustarBlock(e: RawHeader): Buffer {
   const b = Buffer.alloc(TAR_BLOCK)
   e.name.copy(b, USTAR.name[0], 0, Math.min(e.name.length, USTAR.name[1]))
   writeOctal(b, USTAR.mode, e.mode & 0o7777)

@@ -2,26 +2,18 @@
 // sibling that must never change), in-memory archives built with tar-stream
 // or with our own header encoder, and error assertions.
 import { createHash } from 'node:crypto'
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pack } from 'tar-stream'
-import { afterEach, expect } from 'vitest'
+import { expect } from 'vitest'
 import { type ExtractOptions, type ExtractResult, extractArchive } from '../../common/archive/index.ts'
 import { isImgswarmError } from '../../common/errors.ts'
 import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from '../../common/tar/header.ts'
-
-const made: string[] = []
-
-afterEach(async () => {
-  while (made.length > 0) await rm(made.pop() as string, { recursive: true, force: true })
-})
+import { tempDir as sharedTempDir } from '../support/tmp.ts'
 
 /** A temporary directory removed after the test, pass or fail. */
-export async function tempDir(prefix = 'imgswarm-archive-'): Promise<string> {
-  const d = await mkdtemp(join(process.env.IMGSWARM_TEST_TMP ?? tmpdir(), prefix))
-  made.push(d)
-  return d
+export function tempDir(prefix = 'imgswarm-archive-'): Promise<string> {
+  return sharedTempDir(prefix)
 }
 
 export interface Sandbox {
