@@ -1,46 +1,20 @@
 // The install plan (API v1) and what a plan source hands the API before the
 // store fills in hashes and sizes. The plan JSON is a contract with the boot
 // client: change it only by bumping apiVersion.
-// TODO(plan schema): move InstallPlan and its JSON schema to common/ when the
-// client starts to read plans; the client must not import seeder/.
+// InstallPlan and its parts live in common/plan.ts (the client reads them
+// too and must not import seeder/); re-exported so importers keep working.
+
+import { type NodeIdentity, PLAN_API_VERSION, POST_ACTIONS, type PostAction } from '../../common/plan.ts'
 import type { Kind } from '../store/store.ts'
 
-export const PLAN_API_VERSION = 1
-
-export const POST_ACTIONS = ['reboot', 'poweroff', 'kexec', 'shell', 'none'] as const
-export type PostAction = (typeof POST_ACTIONS)[number]
-
-export interface NodeIdentity {
-  hostname: string | null
-  mac: string | null
-  ip: string | null
-}
-
-/** One packed archive a node installs: the image, or one override. */
-export interface PlanArtifact {
-  name: string
-  version: string
-  infoHash: string
-  /** Server-relative URLs. */
-  torrent: string
-  manifest: string
-  signature: string
-  webseed: string
-  size: number
-  sha256: string
-  compression: 'none' | 'zstd'
-}
-
-export interface InstallPlan {
-  apiVersion: typeof PLAN_API_VERSION
-  node: NodeIdentity
-  image: PlanArtifact
-  /** Applied in order; later ones win. */
-  overrides: PlanArtifact[]
-  post: PostAction
-  /** Disk layout: not defined yet (a later issue); always null in v1. */
-  disk: null
-}
+export {
+  type InstallPlan,
+  type NodeIdentity,
+  PLAN_API_VERSION,
+  type PlanArtifact,
+  POST_ACTIONS,
+  type PostAction,
+} from '../../common/plan.ts'
 
 /** A plan as configured: refs not yet resolved against the store. */
 export interface PlanSpec {

@@ -1,0 +1,132 @@
+// The install client's first network step: fetch this node's install plan and
+// everything it names, and verify it all against the pinned key. Nothing here
+// touches a disk; the caller partitions nothing unless this succeeds.
+import { errors } from '../../common/errors.ts'
+import { type Manifest, verifyManifest } from '../../common/manifest.ts'
+import { type InstallPlan, type PlanArtifact, validatePlan } from '../../common/plan.ts'
+import { parseTorrentInfo, type TorrentInfo } from '../../common/torrent.ts'
+import type { ClientConfig } from '../config/index.ts'
+import { apiError, type GetInit, getWithRetry } from './http.ts'
+import { checkManifestAgainstPlan, checkPin, checkTorrentAgainstManifest } from './verify.ts'
+
+export { backoffMs } from './http.ts'
+
+export interface FetchPlanInit {
+  signal?: AbortSignal | undefined
+  /** One line per step and per retry, for the console. */
+  onStatus?: ((msg: string) => void) | undefined
+  fetchImpl?: typeof fetch | undefined
+}
+
+export interface VerifiedArtifact {
+  /** The plan's entry, now known to agree with the manifest. */
+  artifact: PlanArtifact
+  manifest: Manifest
+  torrent: Buffer
+  torrentInfo: TorrentInfo
+  /** Absolute URL of the archive (the BEP 19 web seed). */
+  webseedUrl: string
+}
+
+export interface VerifiedPlan {
+  plan: InstallPlan
+  image: VerifiedArtifact
+  overrides: VerifiedArtifact[]
+}
+
+export const PLAN_LIMIT = 1024 * 1024
+const MANIFEST_LIMIT = 256 * 1024
+const SIGNATURE_LIMIT = 4096
+/** Beyond the 20 bytes per piece: bencoding, announce and url-list. */
+const TORRENT_SLACK = 256 * 1024
+const TORRENT_LIMIT = 64 * 1024 * 1024
+
+const JSON_TYPE = /^application\/json$/
+
+function planQuery(cfg: ClientConfig): string {
+  const q = new URLSearchParams()
+  if (cfg.mac !== undefined) q.set('mac', cfg.mac)
+  if (cfg.hostname !== undefined) q.set('hostname', cfg.hostname)
+  if (cfg.ip?.mode === 'static') q.set('ip', cfg.ip.address)
+  const s = q.toString()
+  return s === '' ? '' : `?${s}`
+}
+
+async function fetchPlan(
+  cfg: ClientConfig,
+  get: (url: string, what: string, o?: Partial<GetInit>) => ReturnType<typeof getWithRetry>,
+) {
+  const url = `${cfg.server}/api/v1/plan${planQuery(cfg)}`
+  const host = new URL(cfg.server).host
+  const res = await get(url, 'install plan', { limit: PLAN_LIMIT, contentType: JSON_TYPE })
+  if (res.status === 200) {
+    let json: unknown
+    try {
+      json = JSON.parse(res.body.toString('utf8'))
+    } catch {
+      throw errors.planInvalid('plan', 'not valid JSON')
+    }
+    return validatePlan(json)
+  }
+  const e = apiError(res.body)
+  if (res.status === 404) throw errors.noPlan(host, e.message ?? 'the server answered 404', e.hint)
+  if (res.status === 409) {
+    const who = cfg.hostname ?? cfg.mac ?? 'this node'
+    throw errors.planUnresolved(who, e.message ?? 'the server answered 409', `the plans file on ${host}`)
+  }
+  throw errors.badResponse(url, `answered ${res.status}${e.message ? `: ${e.message}` : ''}`)
+}
+
+/**
+ * GETs the plan (retrying while the server is unreachable or not ready),
+ * validates it, checks the imgswarm.image pin, then for the image and each
+ * override verifies the manifest signature with the pinned key, checks the
+ * manifest against the plan and the served torrent against the manifest.
+ */
+export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit = {}): Promise<VerifiedPlan> {
+  const base: GetInit = {
+    limit: PLAN_LIMIT,
+    signal: opts.signal,
+    fetchImpl: opts.fetchImpl ?? fetch,
+    retry: cfg.retry,
+    onStatus: opts.onStatus,
+  }
+  const get = (url: string, what: string, o: Partial<GetInit> = {}) => getWithRetry(url, what, { ...base, ...o })
+  const status = (m: string) => opts.onStatus?.(m)
+
+  const plan = await fetchPlan(cfg, get)
+  status(
+    `plan: image ${plan.image.name}@${plan.image.version}, ${plan.overrides.length} override(s), post ${plan.post}`,
+  )
+  checkPin(cfg.image, plan)
+
+  const one = async (a: PlanArtifact, kind: 'image' | 'override'): Promise<VerifiedArtifact> => {
+    const ref = `${kind} ${a.name}@${a.version}`
+    const body = async (path: string, what: string, limit: number) => {
+      const url = `${cfg.server}${path}`
+      const res = await get(url, what, { limit })
+      if (res.status !== 200) {
+        const e = apiError(res.body)
+        throw errors.badResponse(url, `answered ${res.status}${e.message ? `: ${e.message}` : ''}`)
+      }
+      return { url, bytes: res.body }
+    }
+    const mf = await body(a.manifest, `manifest of ${ref}`, MANIFEST_LIMIT)
+    const sig = await body(a.signature, `signature of ${ref}`, SIGNATURE_LIMIT)
+    // The signature first: nothing in the manifest is looked at before it is verified.
+    const manifest = verifyManifest(mf.bytes, sig.bytes, cfg.pubkey, mf.url)
+    checkManifestAgainstPlan(manifest, a, kind, `${ref} (${mf.url})`)
+    // The signed piece count bounds the torrent's size before it is read.
+    const limit = Math.min(TORRENT_LIMIT, manifest.torrent.pieces * 20 + TORRENT_SLACK)
+    const t = await body(a.torrent, `torrent of ${ref}`, limit)
+    const torrentInfo = parseTorrentInfo(t.bytes, t.url)
+    checkTorrentAgainstManifest(torrentInfo, manifest, t.url)
+    status(`${ref}: manifest signature, plan and torrent verified`)
+    return { artifact: a, manifest, torrent: t.bytes, torrentInfo, webseedUrl: `${cfg.server}${a.webseed}` }
+  }
+
+  const image = await one(plan.image, 'image')
+  const overrides: VerifiedArtifact[] = []
+  for (const o of plan.overrides) overrides.push(await one(o, 'override'))
+  return { plan, image, overrides }
+}

@@ -1,0 +1,154 @@
+// The install plan (API v1): the contract between the image server and the
+// boot client. Shared here because the client must not import seeder/.
+// Change the shape only by bumping apiVersion. The client treats a plan as
+// hostile input: validatePlan refuses anything it does not expect, so a
+// compromised or confused server cannot steer it to other URLs or files.
+import { errors } from './errors.ts'
+import { checkName } from './names.ts'
+
+export const PLAN_API_VERSION = 1
+
+export const POST_ACTIONS = ['reboot', 'poweroff', 'kexec', 'shell', 'none'] as const
+export type PostAction = (typeof POST_ACTIONS)[number]
+
+export interface NodeIdentity {
+  hostname: string | null
+  mac: string | null
+  ip: string | null
+}
+
+/** One packed archive a node installs: the image, or one override. */
+export interface PlanArtifact {
+  name: string
+  version: string
+  infoHash: string
+  /** Server-relative URLs. */
+  torrent: string
+  manifest: string
+  signature: string
+  webseed: string
+  size: number
+  sha256: string
+  compression: 'none' | 'zstd'
+}
+
+export interface InstallPlan {
+  apiVersion: typeof PLAN_API_VERSION
+  node: NodeIdentity
+  image: PlanArtifact
+  /** Applied in order; later ones win. */
+  overrides: PlanArtifact[]
+  post: PostAction
+  /** Disk layout: not defined yet (a later issue); always null in v1. */
+  disk: null
+}
+
+const PLAN_KEYS = ['apiVersion', 'node', 'image', 'overrides', 'post', 'disk']
+const NODE_KEYS = ['hostname', 'mac', 'ip']
+const ARTIFACT_KEYS = [
+  'name',
+  'version',
+  'infoHash',
+  'torrent',
+  'manifest',
+  'signature',
+  'webseed',
+  'size',
+  'sha256',
+  'compression',
+]
+const URL_KEYS = ['torrent', 'manifest', 'signature', 'webseed'] as const
+/** Far more than any real plan; bounds the work a hostile plan can cause. */
+const MAX_OVERRIDES = 64
+// Characters that names, versions and the fixed route words can produce;
+// no %, so no percent-encoded dot segments or slashes can slip through.
+const URL_PATH = /^\/(api\/v1|webseed)\/[A-Za-z0-9._+@/-]{1,512}$/
+const HEX40 = /^[0-9a-f]{40}$/
+const HEX64 = /^[0-9a-f]{64}$/
+// Identity fields are echoed into logs and events: printable ASCII only.
+const IDENTITY = /^[\x21-\x7e]{1,253}$/
+
+function fail(field: string, detail: string): never {
+  throw errors.planInvalid(field, detail)
+}
+
+function object(v: unknown, field: string, keys: string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'must be a JSON object')
+  const o = v as Record<string, unknown>
+  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(field === 'plan' ? k : `${field}.${k}`, 'unknown field')
+  for (const k of keys) if (!Object.hasOwn(o, k)) fail(field === 'plan' ? k : `${field}.${k}`, 'missing')
+  return o
+}
+
+/** A server-relative path under /api/v1/ or /webseed/, without dot segments or empty segments. */
+export function checkPlanPath(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !URL_PATH.test(v)) {
+    fail(field, 'must be a server-relative path under /api/v1/ or /webseed/ (letters, digits, . _ + @ - /)')
+  }
+  const segments = v.split('/').slice(1)
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) fail(field, 'must not hold ., .. or empty segments')
+  return v
+}
+
+function str(o: Record<string, unknown>, k: string, field: string, re: RegExp, rule: string): string {
+  const v = o[k]
+  if (typeof v !== 'string' || !re.test(v)) fail(`${field}.${k}`, rule)
+  return v
+}
+
+function artifact(v: unknown, field: string): PlanArtifact {
+  const o = object(v, field, ARTIFACT_KEYS)
+  for (const k of ['name', 'version'] as const) {
+    if (typeof o[k] !== 'string') fail(`${field}.${k}`, 'must be a string')
+    try {
+      checkName(k, o[k] as string)
+    } catch (e) {
+      fail(`${field}.${k}`, (e as Error).message)
+    }
+  }
+  str(o, 'infoHash', field, HEX40, 'must be 40 lowercase hex digits')
+  str(o, 'sha256', field, HEX64, 'must be 64 lowercase hex digits')
+  for (const k of URL_KEYS) checkPlanPath(o[k], `${field}.${k}`)
+  if (typeof o.size !== 'number' || !Number.isSafeInteger(o.size) || o.size < 0) {
+    fail(`${field}.size`, 'must be a non-negative safe integer')
+  }
+  if (o.compression !== 'none' && o.compression !== 'zstd') fail(`${field}.compression`, 'must be "none" or "zstd"')
+  return o as unknown as PlanArtifact
+}
+
+/**
+ * Checks parsed plan JSON strictly: every field present, no unknown field,
+ * names by the name rule, hashes and sizes well formed, URLs server-relative.
+ * Throws IMGSWARM_ERR_PLAN_INVALID naming the field. Returns a fresh copy,
+ * so nothing else hanging off the parsed JSON survives.
+ */
+export function validatePlan(json: unknown): InstallPlan {
+  const o = object(json, 'plan', PLAN_KEYS)
+  if (o.apiVersion !== PLAN_API_VERSION) {
+    fail('apiVersion', `is ${JSON.stringify(o.apiVersion)}, this client speaks ${PLAN_API_VERSION}`)
+  }
+  const n = object(o.node, 'node', NODE_KEYS)
+  for (const k of NODE_KEYS) {
+    const v = n[k]
+    if (v !== null && (typeof v !== 'string' || !IDENTITY.test(v))) {
+      fail(`node.${k}`, 'must be null or 1-253 printable characters')
+    }
+  }
+  const image = artifact(o.image, 'image')
+  if (!Array.isArray(o.overrides)) fail('overrides', 'must be an array')
+  if (o.overrides.length > MAX_OVERRIDES) fail('overrides', `more than ${MAX_OVERRIDES} overrides`)
+  const overrides = o.overrides.map((a, i) => artifact(a, `overrides[${i}]`))
+  if (typeof o.post !== 'string' || !(POST_ACTIONS as readonly string[]).includes(o.post)) {
+    fail('post', `must be one of ${POST_ACTIONS.join(', ')}`)
+  }
+  if (o.disk !== null) fail('disk', 'must be null in apiVersion 1')
+  const copy = (a: PlanArtifact): PlanArtifact => ({ ...a })
+  return {
+    apiVersion: PLAN_API_VERSION,
+    node: { hostname: n.hostname as string | null, mac: n.mac as string | null, ip: n.ip as string | null },
+    image: copy(image),
+    overrides: overrides.map(copy),
+    post: o.post as PostAction,
+    disk: null,
+  }
+}
