@@ -167,6 +167,57 @@ export const errors = {
     message: `the store has no manifest-signing key (${file})`,
     hint: 'create one with: imgswarm keys show (or pack an image, which creates it)',
   })),
+
+  // Disk layouts and the disks they are applied to
+  layout: define('IMGSWARM_ERR_LAYOUT', USAGE, (file: string, detail: string) => ({
+    message: `disk layout ${file}: ${detail}`,
+    hint: 'fix the layout file; its format is described in docs/disk-layout.md',
+  })),
+  diskTooSmall: define('IMGSWARM_ERR_DISK_TOO_SMALL', 1, (dev: string, needMiB: number, haveMiB: number) => ({
+    message: `${dev}: disk too small: needs ${needMiB} MiB, has ${haveMiB} MiB`,
+    hint: 'use a bigger disk, or shrink the fixed and % sizes in the layout',
+  })),
+  disk: define('IMGSWARM_ERR_DISK', 1, (dev: string, detail: string, hint?: string) =>
+    hint === undefined ? { message: `${dev}: ${detail}` } : { message: `${dev}: ${detail}`, hint },
+  ),
+  diskInUse: define('IMGSWARM_ERR_DISK_IN_USE', 1, (dev: string, detail: string) => ({
+    message: `${dev} is in use: ${detail}; nothing was written`,
+    hint: 'pick another disk (imgswarm.disk=), or unmount/deactivate what uses it first',
+  })),
+
+  // Install client
+  cmdline: define('IMGSWARM_ERR_CMDLINE', USAGE, (key: string, detail: string) => ({
+    message: `kernel command line: ${key}: ${detail}`,
+    hint: 'fix the boot entry (PXE/iPXE config, GRUB or the ISO) that passes this parameter; see docs/kernel-parameters.md',
+  })),
+  pubkeyMissing: define('IMGSWARM_ERR_PUBKEY_MISSING', USAGE, () => ({
+    message: 'the client refuses to install without a pinned server key: pass --pubkey FILE or imgswarm.pubkey=',
+    hint: "the key is the server's STORE/keys/manifest-signing.pub (imgswarm keys show prints it)",
+  })),
+  planInvalid: define('IMGSWARM_ERR_PLAN_INVALID', HOSTILE, (field: string, detail: string) => ({
+    message: `install plan: ${field}: ${detail}`,
+    hint: 'the server sent a plan this client does not accept: check that server and client versions match',
+  })),
+  planMismatch: define('IMGSWARM_ERR_PLAN_MISMATCH', HOSTILE, (what: string, detail: string) => ({
+    message: `${what}: ${detail}`,
+    hint: 'the plan and the signed manifest disagree: do not install; re-pack on the server and check what serves the plan',
+  })),
+  noPlan: define('IMGSWARM_ERR_NO_PLAN', 1, (server: string, detail: string, hint?: string) => ({
+    message: `${server} has no install plan for this node: ${detail}`,
+    hint: hint ?? "add a [[node]] for this node to the server's plans file and reload the plans",
+  })),
+  badResponse: define('IMGSWARM_ERR_BAD_RESPONSE', HOSTILE, (url: string, detail: string) => ({
+    message: `${url}: ${detail}`,
+    hint: 'check that the URL points at an imgswarm server of a matching version',
+  })),
+  imagePin: define('IMGSWARM_ERR_IMAGE_PIN', 1, (pin: string, planned: string) => ({
+    message: `this node is pinned to image ${pin} (imgswarm.image), but its plan names ${planned}; refusing to install`,
+    hint: "the pin is a safety check, not an override: change the node's plan on the server, or boot without imgswarm.image=",
+  })),
+  unreachable: define('IMGSWARM_ERR_UNREACHABLE', 1, (server: string, detail: string) => ({
+    message: `server ${server} unreachable: ${detail}`,
+    hint: 'check the network, the imgswarm.server= parameter, and that imgswarm serve runs there',
+  })),
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {
