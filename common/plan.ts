@@ -45,7 +45,8 @@ export interface InstallPlan {
 
 const PLAN_KEYS = ['apiVersion', 'node', 'image', 'overrides', 'post', 'disk']
 const NODE_KEYS = ['hostname', 'mac', 'ip']
-const ARTIFACT_KEYS = [
+/** Every field of a plan artifact; shared with the server's JSON schema. */
+export const PLAN_ARTIFACT_KEYS = [
   'name',
   'version',
   'infoHash',
@@ -97,7 +98,7 @@ function str(o: Record<string, unknown>, k: string, field: string, re: RegExp, r
 }
 
 function artifact(v: unknown, field: string): PlanArtifact {
-  const o = object(v, field, ARTIFACT_KEYS)
+  const o = object(v, field, PLAN_ARTIFACT_KEYS)
   for (const k of ['name', 'version'] as const) {
     if (typeof o[k] !== 'string') fail(`${field}.${k}`, 'must be a string')
     try {

@@ -4,7 +4,13 @@
 // InstallPlan and its parts live in common/plan.ts (the client reads them
 // too and must not import seeder/); re-exported so importers keep working.
 
-import { type NodeIdentity, PLAN_API_VERSION, POST_ACTIONS, type PostAction } from '../../common/plan.ts'
+import {
+  type NodeIdentity,
+  PLAN_API_VERSION,
+  PLAN_ARTIFACT_KEYS,
+  POST_ACTIONS,
+  type PostAction,
+} from '../../common/plan.ts'
 import type { Kind } from '../store/store.ts'
 
 export {
@@ -60,18 +66,7 @@ const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$'
 const artifactSchema = {
   type: 'object',
   additionalProperties: false,
-  required: [
-    'name',
-    'version',
-    'infoHash',
-    'torrent',
-    'manifest',
-    'signature',
-    'webseed',
-    'size',
-    'sha256',
-    'compression',
-  ],
+  required: [...PLAN_ARTIFACT_KEYS],
   properties: {
     name: { type: 'string', pattern: NAME_PATTERN },
     version: { type: 'string', pattern: NAME_PATTERN },

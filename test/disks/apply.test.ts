@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { type AppliedDisk, applyLayout, fstabLines, mountAll } from '../../client/disks/index.ts'
 import { parseLayout } from '../../common/layout/index.ts'
+import { GPT_EXAMPLE } from '../layout/fixtures.ts'
 import { isRoot } from '../support/tmp.ts'
 import { haveTools, loopDisk, scratchDir, sh } from './loop.ts'
 
@@ -28,31 +29,7 @@ const why = !isRoot
     : ''
 if (why !== '') console.warn(`test/disks: skipped: ${why}`)
 
-const GPT = parseLayout(
-  `table = "gpt"
-[[partition]]
-label = "biosboot"
-size = "1MiB"
-flags = ["bios_grub"]
-[[partition]]
-label = "esp"
-size = "512MiB"
-fs = "vfat"
-mount = "/boot/efi"
-flags = ["esp"]
-[[partition]]
-label = "swap"
-size = "5%"
-fs = "swap"
-[[partition]]
-label = "root"
-size = "grow"
-fs = "ext4"
-mount = "/"
-mkfs_options = ["-O", "^metadata_csum_seed"]
-`,
-  'gpt.toml',
-)
+const GPT = parseLayout(`${GPT_EXAMPLE}mkfs_options = ["-O", "^metadata_csum_seed"]\n`, 'gpt.toml')
 
 /** The kernel here may lack a file system (this VM's has no vfat): mount only what it can, and say so. */
 function mountable(applied: AppliedDisk): AppliedDisk {

@@ -9,31 +9,10 @@ import {
   resolveLayout,
   sfdiskScript,
 } from '../../common/layout/index.ts'
+import { GPT_EXAMPLE as EXAMPLE } from './fixtures.ts'
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
-
-const EXAMPLE = `table = "gpt"
-[[partition]]
-label = "biosboot"
-size = "1MiB"
-flags = ["bios_grub"]
-[[partition]]
-label = "esp"
-size = "512MiB"
-fs = "vfat"
-mount = "/boot/efi"
-flags = ["esp"]
-[[partition]]
-label = "swap"
-size = "5%"
-fs = "swap"
-[[partition]]
-label = "root"
-size = "grow"
-fs = "ext4"
-mount = "/"
-`
 
 describe('resolveLayout', () => {
   it('aligns to 1 MiB, starts at 1 MiB, takes % of the disk, grows into the rest and keeps the GPT backup free', () => {
