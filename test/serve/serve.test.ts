@@ -146,7 +146,7 @@ describe('imgswarm serve', () => {
     ).toEqual(['img@1', 'img@2'])
     // The tracker now accepts its info hash.
     const hash = res.info.manifest.torrent.infoHash
-    const q = `info_hash=${escape(Buffer.from(hash, 'hex').toString('latin1'))}&peer_id=${'p'.repeat(20)}&port=6999&uploaded=0&downloaded=0&left=1&compact=1`
+    const q = `info_hash=${hash.replace(/../g, '%$&')}&peer_id=${'p'.repeat(20)}&port=6999&uploaded=0&downloaded=0&left=1&compact=1`
     const body = await (await fetch(`${s.r.url}/announce?${q}`)).text()
     expect(body).not.toContain('failure reason')
   })
