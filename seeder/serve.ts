@@ -11,7 +11,7 @@ import { createTracker, setAllowList, type Tracker } from '../tracker/index.ts'
 import { createApi, type EventSink, filePlanSource, loadOrCreateAdminToken, memoryEventSink } from './api/index.ts'
 import { type PackOptions, packVersion } from './packer/pack.ts'
 import { PUBLIC_KEY_FILE } from './store/keys.ts'
-import type { Store } from './store/store.ts'
+import type { PackedInfo, Store } from './store/store.ts'
 import { FirstSeeder } from './swarm/first-seeder.ts'
 
 export interface ImageServerInit {
@@ -45,16 +45,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
 
   const allow = setAllowList([])
   let allowed = new Set<string>()
-  const syncAllowList = async () => {
-    const hashes = new Set<string>()
-    for (const kind of ['image', 'override'] as const) {
-      for (const name of await store.names(kind)) {
-        for (const v of await store.versions(kind, name)) {
-          const p = await store.packed(kind, name, v)
-          if (p) hashes.add(p.manifest.torrent.infoHash)
-        }
-      }
-    }
+  const syncAllowList = (packed: { info: PackedInfo }[]) => {
+    const hashes = new Set(packed.map((p) => p.info.manifest.torrent.infoHash))
     for (const h of hashes) allow.add(h)
     for (const h of allowed) if (!hashes.has(h)) allow.delete(h)
     allowed = hashes
@@ -88,10 +80,18 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
   let events: EventSink | undefined
   let stopped = false
 
-  const refresh = async () => {
-    await syncAllowList()
-    await seeder.refresh()
-  }
+  // One walk of the store feeds both the tracker's allow-list and the seeder.
+  // Refreshes are coalesced: an older listing must never be applied after a
+  // newer one (it would drop a fresh pack from the allow-list).
+  let refreshing: Promise<void> | undefined
+  const refresh = (): Promise<void> =>
+    (refreshing ??= (async () => {
+      const packed = await store.allPacked()
+      syncAllowList(packed)
+      await seeder.refresh(packed)
+    })().finally(() => {
+      refreshing = undefined
+    }))
 
   return {
     get apiPort() {
@@ -109,7 +109,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     tracker,
 
     async start() {
-      await syncAllowList()
+      syncAllowList(await store.allPacked())
       try {
         await tracker.start()
       } catch (e) {

@@ -1,6 +1,6 @@
 // `archive extract|list`: the client's safe extractor, for operators.
 
-import { stat } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { Command } from 'commander'
 import { extractArchive, listArchive, openArchive, showPath } from '../../common/archive/index.ts'
 import { formatBytes } from '../../common/progress.ts'
@@ -42,7 +42,6 @@ export function archiveCommands(): Command {
     .action(async (archive: string, dir: string, o: CommonOpts & { sameOwner?: boolean }) => {
       const size = (await stat(archive)).size
       const bar = progress(o, 'extract', size)
-      const { mkdir } = await import('node:fs/promises')
       await mkdir(dir, { recursive: true })
       const res = await extractArchive(openArchive(archive, { onCompressedBytes: (n: number) => bar.update(n) }), dir, {
         ...(o.sameOwner === false ? { preserveOwner: false } : {}),

@@ -11,6 +11,7 @@ import {
   type Kind,
   loadPublicKey,
   packVersion,
+  treeTotals,
   type VersionInfo,
   verifyPacked,
 } from '../../seeder/index.ts'
@@ -66,7 +67,6 @@ export function storeCommands(kind: Kind): Command {
       parseRef(ref, kind)
       await checkSourceDir(dir)
       if (process.getuid?.() !== 0) warn('not running as root: file owners and device nodes cannot be preserved')
-      const { treeTotals } = await import('../../seeder/packer/walk.ts')
       const totals = treeTotals(dir)
       const bar = progress(o, `import ${parseRef(ref, kind).name}`, totals.bytes)
       const v = await store.import(kind, dir, ref, { note: o.note, onProgress: (b) => bar.update(b) })

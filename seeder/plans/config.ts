@@ -3,6 +3,7 @@
 // rules here are strict so a typo never turns into a wrong install.
 import { isIP } from 'node:net'
 import { parse as parseToml } from 'smol-toml'
+import { normalizeHostname as cmdlineHostname, normalizeMac as cmdlineMac } from '../../common/cmdline.ts'
 import { errors } from '../../common/errors.ts'
 import { parseRef } from '../../common/names.ts'
 import { type NodeIdentity, POST_ACTIONS, type PostAction } from './types.ts'
@@ -24,20 +25,13 @@ export interface PlansConfig {
   nodes: NodeEntry[]
 }
 
-const MAC = /^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
-
-/** `52-54-00-12-34-56`, `525400123456`, upper case: all become `52:54:00:12:34:56`; undefined if not a MAC. */
+/** The kernel command line's rules, after trimming (plans files and query strings may pad). */
 export function normalizeMac(v: string): string | undefined {
-  const s = v.trim()
-  if (!MAC.test(s)) return undefined
-  const hex = s.replace(/[:-]/g, '').toLowerCase()
-  return hex.match(/../g)?.join(':')
+  return cmdlineMac(v.trim())
 }
 
 export function normalizeHostname(v: string): string | undefined {
-  const s = v.trim().toLowerCase()
-  return HOSTNAME.test(s) ? s : undefined
+  return cmdlineHostname(v.trim())
 }
 
 /** Strips the IPv4-mapped IPv6 prefix, so `::ffff:10.0.0.1` matches `10.0.0.1`. */

@@ -168,6 +168,20 @@ export class Store {
     }
   }
 
+  /** Every packed version of both kinds, in name and version order. */
+  async allPacked(): Promise<{ kind: Kind; info: PackedInfo }[]> {
+    const out: { kind: Kind; info: PackedInfo }[] = []
+    for (const kind of ['image', 'override'] as const) {
+      for (const name of await this.names(kind)) {
+        for (const version of await this.versions(kind, name)) {
+          const info = await this.packed(kind, name, version)
+          if (info) out.push({ kind, info })
+        }
+      }
+    }
+    return out
+  }
+
   async #writeMeta(kind: Kind, name: string, version: string, meta: VersionMeta): Promise<void> {
     const file = this.metaFile(kind, name, version)
     await mkdir(join(file, '..'), { recursive: true })

@@ -139,39 +139,36 @@ export class FirstSeeder {
     }
   }
 
-  /** Adds packs that appeared and drops those removed from the store. */
-  refresh(): Promise<void> {
-    this.#refreshing ??= this.#refresh().finally(() => {
+  /**
+   * Adds packs that appeared and drops those removed from the store. The
+   * caller may pass the store's packed versions when it has just listed them.
+   */
+  refresh(packed?: { kind: Kind; info: PackedInfo }[]): Promise<void> {
+    this.#refreshing ??= this.#refresh(packed).finally(() => {
       this.#refreshing = undefined
     })
     return this.#refreshing
   }
 
-  async #refresh(): Promise<void> {
-    const { store } = this.#init
+  async #refresh(given?: { kind: Kind; info: PackedInfo }[]): Promise<void> {
+    const packed = given ?? (await this.#init.store.allPacked())
     const present = new Set<string>()
-    for (const kind of ['image', 'override'] as const) {
-      for (const name of await store.names(kind)) {
-        for (const version of await store.versions(kind, name)) {
-          const info = await store.packed(kind, name, version)
-          if (!info) continue
-          const hash = info.manifest.torrent.infoHash
-          present.add(hash)
-          if (this.#seeded.has(hash)) continue
-          const state = await stat(info.archive).then(
-            (st) => `${st.size}:${st.mtimeMs}:${st.ino}`,
-            () => 'missing',
-          )
-          if (this.#failed.get(hash)?.state === state) continue
-          try {
-            await this.#add(kind, info)
-            this.#failed.delete(hash)
-          } catch (e) {
-            const ref = `${info.manifest.name}@${info.manifest.version}`
-            this.#failed.set(hash, { ref, message: (e as Error).message, state })
-            this.#init.logger?.error({ ref, err: e }, 'cannot seed this pack')
-          }
-        }
+    for (const { kind, info } of packed) {
+      const hash = info.manifest.torrent.infoHash
+      present.add(hash)
+      if (this.#seeded.has(hash)) continue
+      const state = await stat(info.archive).then(
+        (st) => `${st.size}:${st.mtimeMs}:${st.ino}`,
+        () => 'missing',
+      )
+      if (this.#failed.get(hash)?.state === state) continue
+      try {
+        await this.#add(kind, info)
+        this.#failed.delete(hash)
+      } catch (e) {
+        const ref = `${info.manifest.name}@${info.manifest.version}`
+        this.#failed.set(hash, { ref, message: (e as Error).message, state })
+        this.#init.logger?.error({ ref, err: e }, 'cannot seed this pack')
       }
     }
     for (const [hash, s] of this.#seeded) {
