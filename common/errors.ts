@@ -1,39 +1,15 @@
 // One registry of error conditions. Callers match on `code`, never on the
 // message; the message tells a person what happened and what to do next.
 
-export class ImgswarmError extends Error {
-  readonly code: string
-  readonly hint: string | undefined
-  /** Exit status for the CLI: 2 usage/input, 3 hostile or corrupt data, 1 other. */
-  readonly exitCode: number
+import { define, HOSTILE, ImgswarmError, USAGE } from './error-core.ts'
+import { bootErrors } from './errors-boot.ts'
+import { indexErrors } from './errors-index.ts'
+import { inplaceErrors } from './errors-inplace.ts'
+import { swarmErrors } from './errors-swarm.ts'
 
-  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
-    this.name = 'ImgswarmError'
-    this.code = code
-    this.hint = opts.hint
-    this.exitCode = opts.exitCode ?? 1
-  }
-}
+export { ImgswarmError }
 
-type Factory<A extends unknown[]> = (...args: A) => ImgswarmError
-
-function define<A extends unknown[]>(
-  code: string,
-  exitCode: number,
-  build: (...args: A) => { message: string; hint?: string },
-): Factory<A> & { code: string } {
-  const f = (...args: A) => {
-    const { message, hint } = build(...args)
-    return new ImgswarmError(code, message, hint === undefined ? { exitCode } : { hint, exitCode })
-  }
-  return Object.assign(f, { code })
-}
-
-const USAGE = 2
-const HOSTILE = 3
-
-export const errors = {
+const baseErrors = {
   // Input from people
   invalidName: define('IMGSWARM_ERR_INVALID_NAME', USAGE, (what: string, value: string, rule: string) => ({
     message: `invalid ${what} ${JSON.stringify(value)}: ${rule}`,
@@ -219,6 +195,9 @@ export const errors = {
     hint: 'check the network, the imgswarm.server= parameter, and that imgswarm serve runs there',
   })),
 }
+
+/** Every error condition, by area; the area files own their codes. */
+export const errors = { ...baseErrors, ...indexErrors, ...inplaceErrors, ...swarmErrors, ...bootErrors }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {
   return e instanceof ImgswarmError && (code === undefined || e.code === code)
