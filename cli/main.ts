@@ -5,6 +5,7 @@ import { Command } from 'commander'
 import pkg from '../package.json' with { type: 'json' }
 import { archiveCommands } from './commands/archive.ts'
 import { demoCommand } from './commands/demo.ts'
+import { installCommand } from './commands/install.ts'
 import { keysCommands } from './commands/keys.ts'
 import { serveCommand } from './commands/serve.ts'
 import { storeCommands } from './commands/store-cmds.ts'
@@ -37,6 +38,7 @@ program.addCommand(archiveCommands())
 program.addCommand(keysCommands())
 program.addCommand(serveCommand())
 program.addCommand(trackerCommand())
+program.addCommand(installCommand())
 program.addCommand(demoCommand())
 
 try {

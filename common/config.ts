@@ -41,6 +41,8 @@ export interface ServeConfig {
   natPmp: boolean
   /** Serve torrents, manifests and web seed only for versions some plan names. */
   restrictNodeReads: boolean
+  /** The server's upload cap in bytes per second, shared by the first seeder and the web seed; 0: none. */
+  uploadLimit: number
 }
 
 function int(file: string, v: unknown, key: string, min: number, max: number, fallback: number): number {
@@ -147,5 +149,6 @@ function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): 
     natUpnp: bool(f, sd.upnp, 'serve.seeder.upnp', false),
     natPmp: bool(f, sd.natpmp, 'serve.seeder.natpmp', false),
     restrictNodeReads: bool(f, s.restrict_node_reads, 'serve.restrict_node_reads', true),
+    uploadLimit: int(f, s.upload_limit, 'serve.upload_limit', 0, Number.MAX_SAFE_INTEGER, 0),
   }
 }

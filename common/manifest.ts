@@ -17,6 +17,12 @@ export interface Manifest {
     sha256: string
     compression: 'none' | 'zstd'
   }
+  /** The archive index (docs/archive-index.md); only for uncompressed archives, absent otherwise. */
+  index?: {
+    file: string
+    size: number
+    sha256: string
+  }
   torrent: {
     infoHash: string
     pieceLength: number
@@ -58,6 +64,21 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 }
 
+const INDEX_KEYS = ['file', 'size', 'sha256']
+
+/** The optional `index` record: strict when present (exactly file, size, sha256). */
+function checkIndexRecord(v: unknown, compression: unknown, bad: (d: string) => Error): void {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('index must be an object')
+  const x = v as Record<string, unknown>
+  for (const k of Object.keys(x)) if (!INDEX_KEYS.includes(k)) throw bad(`index.${k}: unknown field`)
+  if (typeof x.file !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._+@-]{0,200}\.index\.json$/.test(x.file)) {
+    throw bad('index.file must be a plain file name ending in .index.json')
+  }
+  if (!isCount(x.size) || x.size === 0) throw bad('index.size must be a positive integer')
+  if (typeof x.sha256 !== 'string' || !HEX64.test(x.sha256)) throw bad('index.sha256 must be 64 lowercase hex digits')
+  if (compression !== 'none') throw bad('index is only allowed for uncompressed archives (compression "none")')
+}
+
 /** Checks the shape of parsed manifest JSON; throws a coded error naming the field. */
 export function validateManifest(v: unknown, file: string): Manifest {
   const bad = (detail: string) => errors.manifestInvalid(file, detail)
@@ -78,6 +99,7 @@ export function validateManifest(v: unknown, file: string): Manifest {
   if (!isCount(a.size)) throw bad('archive.size must be a non-negative integer')
   if (typeof a.sha256 !== 'string' || !HEX64.test(a.sha256)) throw bad('archive.sha256 must be 64 lowercase hex digits')
   if (a.compression !== 'none' && a.compression !== 'zstd') throw bad('archive.compression must be "none" or "zstd"')
+  if (Object.hasOwn(m, 'index')) checkIndexRecord(m.index, a.compression, bad)
   const t = m.torrent as Record<string, unknown> | undefined
   if (typeof t !== 'object' || t === null) throw bad('torrent missing')
   if (typeof t.infoHash !== 'string' || !HEX40.test(t.infoHash))

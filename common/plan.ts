@@ -3,7 +3,8 @@
 // Change the shape only by bumping apiVersion. The client treats a plan as
 // hostile input: validatePlan refuses anything it does not expect, so a
 // compromised or confused server cannot steer it to other URLs or files.
-import { errors } from './errors.ts'
+import { errors, isImgswarmError } from './errors.ts'
+import { type Flag, type FsType, formatSize, type Layout, parseLayout, type TableType } from './layout/index.ts'
 import { checkName } from './names.ts'
 
 export const PLAN_API_VERSION = 1
@@ -30,6 +31,24 @@ export interface PlanArtifact {
   size: number
   sha256: string
   compression: 'none' | 'zstd'
+  /** Server-relative URL of the archive index (docs/archive-index.md); null when the archive has none. */
+  index: string | null
+}
+
+/** One partition of a plan's disk layout: the JSON form of docs/disk-layout.md. */
+export interface PlanDiskPartition {
+  label: string
+  size: string
+  fs: FsType
+  mount?: string
+  flags?: Flag[]
+  mkfs_options?: string[]
+}
+
+/** A disk layout in the JSON form parseLayout reads (docs/disk-layout.md). */
+export interface PlanDisk {
+  table: TableType
+  partition: PlanDiskPartition[]
 }
 
 export interface InstallPlan {
@@ -39,8 +58,8 @@ export interface InstallPlan {
   /** Applied in order; later ones win. */
   overrides: PlanArtifact[]
   post: PostAction
-  /** Disk layout: not defined yet (a later issue); always null in v1. */
-  disk: null
+  /** The disk layout to apply, or null: keep the disks as they are (the client then needs a target directory). */
+  disk: PlanDisk | null
 }
 
 const PLAN_KEYS = ['apiVersion', 'node', 'image', 'overrides', 'post', 'disk']
@@ -57,6 +76,7 @@ export const PLAN_ARTIFACT_KEYS = [
   'size',
   'sha256',
   'compression',
+  'index',
 ]
 const URL_KEYS = ['torrent', 'manifest', 'signature', 'webseed'] as const
 /** Far more than any real plan; bounds the work a hostile plan can cause. */
@@ -114,7 +134,41 @@ function artifact(v: unknown, field: string): PlanArtifact {
     fail(`${field}.size`, 'must be a non-negative safe integer')
   }
   if (o.compression !== 'none' && o.compression !== 'zstd') fail(`${field}.compression`, 'must be "none" or "zstd"')
+  if (o.index !== null) {
+    checkPlanPath(o.index, `${field}.index`)
+    if (o.compression !== 'none') fail(`${field}.index`, 'must be null for a compressed archive')
+  }
   return o as unknown as PlanArtifact
+}
+
+/** A Layout in the JSON form of docs/disk-layout.md, optional keys left out when empty. */
+export function planDiskOf(layout: Layout): PlanDisk {
+  return {
+    table: layout.table,
+    partition: layout.partitions.map((p) => ({
+      label: p.label,
+      size: formatSize(p.size),
+      fs: p.fs,
+      ...(p.mount === undefined ? {} : { mount: p.mount }),
+      ...(p.flags.length === 0 ? {} : { flags: [...p.flags] }),
+      ...(p.mkfsOptions.length === 0 ? {} : { mkfs_options: [...p.mkfsOptions] }),
+    })),
+  }
+}
+
+/** A plan's disk as a Layout, by the same rules as a layout file (validatePlan already ran them). */
+export function planLayout(disk: PlanDisk): Layout {
+  return parseLayout(JSON.stringify(disk), 'in the install plan')
+}
+
+function disk(v: unknown): PlanDisk {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('disk', 'must be null or a disk layout object')
+  try {
+    return planDiskOf(planLayout(v as PlanDisk))
+  } catch (e) {
+    if (isImgswarmError(e)) fail('disk', e.message)
+    throw e
+  }
 }
 
 /**
@@ -142,7 +196,6 @@ export function validatePlan(json: unknown): InstallPlan {
   if (typeof o.post !== 'string' || !(POST_ACTIONS as readonly string[]).includes(o.post)) {
     fail('post', `must be one of ${POST_ACTIONS.join(', ')}`)
   }
-  if (o.disk !== null) fail('disk', 'must be null in apiVersion 1')
   const copy = (a: PlanArtifact): PlanArtifact => ({ ...a })
   return {
     apiVersion: PLAN_API_VERSION,
@@ -150,6 +203,7 @@ export function validatePlan(json: unknown): InstallPlan {
     image: copy(image),
     overrides: overrides.map(copy),
     post: o.post as PostAction,
-    disk: null,
+    // A fresh, canonical copy: only what the layout rules read survives.
+    disk: o.disk === null ? null : disk(o.disk),
   }
 }

@@ -71,6 +71,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     utp: cfg.utp,
     natUpnp: cfg.natUpnp,
     natPmp: cfg.natPmp,
+    uploadLimit: cfg.uploadLimit,
     pollMs: 0,
     logger: logger.child({ component: 'seeder' }),
   })
@@ -126,6 +127,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         publicUrl: cfg.publicUrl,
         tracker,
         seeder: { ready: () => seeder.ready(), status: () => seeder.status(), refresh },
+        uploadThrottle: () => seeder.uploadThrottle(),
         pack: async (kind, ref) => {
           const res = await packVersion(store, kind, ref, {
             ...init.pack,

@@ -93,3 +93,25 @@ declare module 'parse-torrent' {
   }
   export default function parseTorrent(torrent: Buffer | string): Promise<Parsed>
 }
+// webtorrent internals patched at run time by client/swarm/engine/tuning.ts;
+// their shapes are declared there, structurally.
+declare module 'webtorrent/lib/torrent.js' {
+  const Torrent: unknown
+  export default Torrent
+}
+declare module 'webtorrent/lib/peer.js' {
+  const Peer: unknown
+  export default Peer
+}
+declare module 'torrent-piece' {
+  const Piece: unknown
+  export default Piece
+}
+declare module 'bittorrent-protocol' {
+  const Wire: unknown
+  export default Wire
+}
+declare module 'fs-chunk-store' {
+  const FSChunkStore: unknown
+  export default FSChunkStore
+}

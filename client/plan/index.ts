@@ -4,10 +4,11 @@
 import { errors } from '../../common/errors.ts'
 import { type Manifest, verifyManifest } from '../../common/manifest.ts'
 import { type InstallPlan, type PlanArtifact, validatePlan } from '../../common/plan.ts'
+import type { ArchiveIndex } from '../../common/tarindex/index.ts'
 import { parseTorrentInfo, type TorrentInfo } from '../../common/torrent.ts'
 import type { ClientConfig } from '../config/index.ts'
 import { apiError, type GetInit, getWithRetry } from './http.ts'
-import { checkManifestAgainstPlan, checkPin, checkTorrentAgainstManifest } from './verify.ts'
+import { checkIndexAgainstManifest, checkManifestAgainstPlan, checkPin, checkTorrentAgainstManifest } from './verify.ts'
 
 export { backoffMs } from './http.ts'
 
@@ -26,6 +27,12 @@ export interface VerifiedArtifact {
   torrentInfo: TorrentInfo
   /** Absolute URL of the archive (the BEP 19 web seed). */
   webseedUrl: string
+  /**
+   * The archive index (docs/archive-index.md), checked against the signed
+   * manifest's hash and parsed as hostile input; null when the plan or the
+   * manifest names none (compressed archives).
+   */
+  index: ArchiveIndex | null
 }
 
 export interface VerifiedPlan {
@@ -40,6 +47,8 @@ const SIGNATURE_LIMIT = 4096
 /** Beyond the 20 bytes per piece: bencoding, announce and url-list. */
 const TORRENT_SLACK = 256 * 1024
 const TORRENT_LIMIT = 64 * 1024 * 1024
+/** Largest archive index fetched, whatever the manifest says (about 5 million entries). */
+export const INDEX_LIMIT = 1024 * 1024 * 1024
 
 const JSON_TYPE = /^application\/json$/
 
@@ -72,7 +81,9 @@ async function fetchPlan(
   if (res.status === 404) throw errors.noPlan(host, e.message ?? 'the server answered 404', e.hint)
   if (res.status === 409) {
     const who = cfg.hostname ?? cfg.mac ?? 'this node'
-    throw errors.planUnresolved(who, e.message ?? 'the server answered 409', `the plans file on ${host}`)
+    // The server words it with the same error: keep its detail, not its prefix twice.
+    const detail = (e.message ?? 'the server answered 409').replace(/^the install plan for .*? cannot be served: /, '')
+    throw errors.planUnresolved(who, detail, `the plans file on ${host}`)
   }
   throw errors.badResponse(url, `answered ${res.status}${e.message ? `: ${e.message}` : ''}`)
 }
@@ -102,9 +113,9 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
 
   const one = async (a: PlanArtifact, kind: 'image' | 'override'): Promise<VerifiedArtifact> => {
     const ref = `${kind} ${a.name}@${a.version}`
-    const body = async (path: string, what: string, limit: number) => {
+    const body = async (path: string, what: string, limit: number, contentType?: RegExp) => {
       const url = `${cfg.server}${path}`
-      const res = await get(url, what, { limit })
+      const res = await get(url, what, { limit, ...(contentType ? { contentType } : {}) })
       if (res.status !== 200) {
         const e = apiError(res.body)
         throw errors.badResponse(url, `answered ${res.status}${e.message ? `: ${e.message}` : ''}`)
@@ -121,8 +132,25 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
     const t = await body(a.torrent, `torrent of ${ref}`, limit)
     const torrentInfo = parseTorrentInfo(t.bytes, t.url)
     checkTorrentAgainstManifest(torrentInfo, manifest, t.url)
+    let index: ArchiveIndex | null = null
+    if (a.index !== null) {
+      const signed = manifest.index
+      if (signed === undefined) {
+        throw errors.planMismatch(
+          `${ref} (${mf.url})`,
+          'the plan points to an archive index, the signed manifest lists none',
+        )
+      }
+      if (signed.size > INDEX_LIMIT) {
+        throw errors.checksum(mf.url, `the archive index of ${signed.size} bytes exceeds the limit of ${INDEX_LIMIT}`)
+      }
+      // The signed size bounds the answer: a longer one is refused before it is buffered.
+      const ix = await body(a.index, `archive index of ${ref}`, signed.size, JSON_TYPE)
+      index = checkIndexAgainstManifest(ix.bytes, manifest, ix.url)
+      status(`${ref}: archive index verified (${index.entries.length} entries)`)
+    }
     status(`${ref}: manifest signature, plan and torrent verified`)
-    return { artifact: a, manifest, torrent: t.bytes, torrentInfo, webseedUrl: `${cfg.server}${a.webseed}` }
+    return { artifact: a, manifest, torrent: t.bytes, torrentInfo, webseedUrl: `${cfg.server}${a.webseed}`, index }
   }
 
   const image = await one(plan.image, 'image')

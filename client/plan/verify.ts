@@ -1,9 +1,11 @@
 // The plan is a pointer; the signed manifest is what the client trusts. These
 // checks tie the two together, and the served torrent to the manifest.
+import { createHash } from 'node:crypto'
 import { errors } from '../../common/errors.ts'
 import type { Manifest } from '../../common/manifest.ts'
 import { formatRef, parseRef } from '../../common/names.ts'
 import type { InstallPlan, PlanArtifact } from '../../common/plan.ts'
+import { type ArchiveIndex, parseIndex } from '../../common/tarindex/index.ts'
 import type { TorrentInfo } from '../../common/torrent.ts'
 
 /** imgswarm.image is a pin: the plan must name that image (and version, if given), never replaced by it. */
@@ -63,4 +65,25 @@ export function checkTorrentAgainstManifest(t: TorrentInfo, m: Manifest, where: 
       )
     }
   }
+}
+
+/**
+ * The fetched archive index must be the one the signed manifest names (size
+ * and SHA-256); even then it is parsed as hostile input, against the signed
+ * archive size, before anything trusts an offset in it.
+ */
+export function checkIndexAgainstManifest(bytes: Buffer, m: Manifest, where: string): ArchiveIndex {
+  const signed = m.index
+  if (signed === undefined) throw errors.checksum(where, 'the signed manifest lists no archive index')
+  if (bytes.length !== signed.size) {
+    throw errors.checksum(where, `the archive index has ${bytes.length} bytes, the signed manifest says ${signed.size}`)
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  if (sha256 !== signed.sha256) {
+    throw errors.checksum(
+      where,
+      `the archive index's SHA-256 ${sha256} differs from the signed manifest's ${signed.sha256}`,
+    )
+  }
+  return parseIndex(bytes, { archiveSize: m.archive.size, maxBytes: signed.size })
 }

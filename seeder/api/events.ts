@@ -3,45 +3,16 @@
 // sink later behind the same interface.
 import { appendFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { EVENT_NODE, EVENT_STEPS, LOG_LINE_MAX, LOG_TAIL_MAX, MESSAGE_MAX, type NodeEventInput } from '../../common/events.ts'
 
-export const EVENT_STEPS = [
-  'config',
-  'disks',
-  'download',
-  'extract',
-  'overrides',
-  'identity',
-  'bootloader',
-  'seed',
-  'post',
-  'done',
-  'failed',
-] as const
-export type EventStep = (typeof EVENT_STEPS)[number]
-
-export const MESSAGE_MAX = 4096
-export const LOG_TAIL_MAX = 50
-export const LOG_LINE_MAX = 1024
-
-/** What a node posts. */
-export interface NodeEventInput {
-  /** Hostname or MAC address of the node. */
-  node: string
-  step: EventStep
-  percent?: number
-  bytesDown?: number
-  bytesUp?: number
-  /** Bytes per second. */
-  rateDown?: number
-  rateUp?: number
-  peers?: number
-  message?: string
-  /** An ImgswarmError code when step is `failed`. */
-  code?: string
-  logTail?: string[]
-  /** The node's clock (ISO 8601); may be wrong on a fresh boot, hence receivedAt. */
-  ts?: string
-}
+export {
+  EVENT_STEPS,
+  type EventStep,
+  LOG_LINE_MAX,
+  LOG_TAIL_MAX,
+  MESSAGE_MAX,
+  type NodeEventInput,
+} from '../../common/events.ts'
 
 /** An event as stored: what the node sent plus what the server saw. */
 export interface NodeEvent extends NodeEventInput {
@@ -68,7 +39,7 @@ export const nodeEventInputSchema = {
       type: 'string',
       minLength: 1,
       maxLength: 253,
-      pattern: '^[A-Za-z0-9][A-Za-z0-9.:_-]*$',
+      pattern: EVENT_NODE.source,
       description: 'hostname or MAC address',
     },
     step: { type: 'string', enum: [...EVENT_STEPS] },

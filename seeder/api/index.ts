@@ -1,11 +1,14 @@
 // The image server's HTTP API (fastify) and the BEP 19 web seed, as one
 // fastify instance that `imgswarm serve` listens with. See docs/api.md.
+
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Transform } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from '../../common/log.ts'
 import type { PlanSource } from '../plans/index.ts'
 import type { Store } from '../store/store.ts'
 import { registerWebseed } from '../webseed/index.ts'
+import { registerArchiveIndex } from './archive-index.ts'
 import { type ApiPack, registerArtifacts } from './artifacts.ts'
 import { AdminAuth } from './auth.ts'
 import { Catalog } from './catalog.ts'
@@ -45,6 +48,8 @@ export interface ApiInit {
   tracker?: { handleHttp(req: IncomingMessage, res: ServerResponse): boolean }
   /** Seeder status for /api/v1/health/ready and /api/v1/seeder. */
   seeder?: { ready(): boolean; status(): unknown; refresh?(): Promise<void> }
+  /** Paces web seed bytes out of the server's upload budget (serve.upload_limit). */
+  uploadThrottle?: () => Transform | undefined
   /** Admin pack operation (serve passes packVersion bound to its options). */
   pack?: ApiPack
   logger?: Logger
@@ -88,11 +93,13 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
 
   registerServerRoutes(app, ctx, { seeder: init.seeder, tracker: init.tracker })
   registerArtifacts(app, ctx, init.pack)
+  registerArchiveIndex(app, ctx)
   registerNodeRoutes(app, ctx)
   registerWebseed(app, {
     packed: (kind, name, version) => ctx.catalog.packed(kind, name, version),
     authorize: (kind, name, version, req) => authorizeNodeRead(ctx, kind, name, version, req),
     errorResponses: errorResponses(400, 404, 416),
+    ...(init.uploadThrottle ? { throttle: init.uploadThrottle } : {}),
   })
   app.get('/api/v1/openapi.json', { schema: { summary: 'This API as OpenAPI 3.1', tags: ['server'] } }, async () =>
     openApiDocument(app, { version: API_VERSION }),

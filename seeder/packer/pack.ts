@@ -13,6 +13,7 @@ import { formatRef } from '../../common/names.ts'
 import { loadOrCreateSigningKey } from '../store/keys.ts'
 import type { Kind, PackedInfo, Store } from '../store/store.ts'
 import { choosePieceLength, PieceHasher } from './hasher.ts'
+import { writeIndexFile } from './index-file.ts'
 import { emptyStats, type TarStats, tarStream } from './tarstream.ts'
 import { buildTorrent } from './torrent.ts'
 import { treeTotals } from './walk.ts'
@@ -147,12 +148,18 @@ export async function packVersion(store: Store, kind: Kind, ref: string, o: Pack
       webseeds: webseedUrls(o.webseeds, kind, fileName),
       createdBy: PACKER_ID,
     })
+    // The index is read back from the written archive, so it describes the
+    // bytes nodes will get; zstd archives have none (offsets would mean nothing).
+    const indexFile = `${formatRef(name, version)}.index.json`
+    const index =
+      o.compression === 'none' ? await writeIndexFile(archiveTmp, raw.size, join(tmp, indexFile), o.signal) : undefined
     const manifest: Manifest = {
       schema: MANIFEST_SCHEMA,
       kind,
       name,
       version,
       archive: { file: fileName, size: raw.size, sha256: raw.sha256, compression: o.compression },
+      ...(index === undefined ? {} : { index: { file: indexFile, size: index.size, sha256: index.sha256 } }),
       torrent: { infoHash: torrent.infoHash, pieceLength: raw.pieceLength, pieces: raw.pieces.length / 20 },
       tree: { entries: raw.stats.entries, files: raw.stats.files, bytes: raw.stats.bytes },
       createdAt: new Date().toISOString(),
@@ -167,6 +174,7 @@ export async function packVersion(store: Store, kind: Kind, ref: string, o: Pack
     await mkdir(store.packedDir(kind), { recursive: true })
     await rename(archiveTmp, join(store.packedDir(kind), fileName))
     await rename(join(tmp, 'torrent'), `${base}.torrent`)
+    if (index !== undefined) await rename(join(tmp, indexFile), `${base}.index.json`)
     await rename(join(tmp, 'manifest'), `${base}.manifest.json`)
     await rename(join(tmp, 'sig'), `${base}.manifest.sig`)
     const info = await store.packed(kind, name, version)

@@ -1,11 +1,14 @@
 // `image verify`: the signature first (nothing else is trusted before it),
 // then the archive's size and SHA-256 against the manifest, then the
-// torrent: its info hash and every piece hash against the archive bytes.
-import type { KeyObject } from 'node:crypto'
+// torrent: its info hash and every piece hash against the archive bytes;
+// last the archive index, when the manifest lists one: its hash, then its
+// contents by the same rules the install client applies.
+import { createHash, type KeyObject } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { errors } from '../../common/errors.ts'
 import { type Manifest, verifyManifest } from '../../common/manifest.ts'
+import { parseIndex } from '../../common/tarindex/index.ts'
 import type { PackedInfo } from '../store/store.ts'
 import { PieceHasher } from './hasher.ts'
 import { parseTorrentInfo } from './torrent-read.ts'
@@ -70,5 +73,22 @@ export async function verifyPacked(
     throw errors.checksum(info.torrent, `${bad} of ${n} piece hashes do not match the archive`)
   }
   checks.push(`all ${h.pieces.length / 20} piece hashes match`)
+  if (manifest.index !== undefined) checks.push(await verifyIndex(info, manifest))
   return { manifest, keyId: sig.keyId, checks }
+}
+
+async function verifyIndex(info: PackedInfo, manifest: Manifest): Promise<string> {
+  const signed = manifest.index
+  const file = info.index
+  if (signed === undefined || file === undefined) throw errors.checksum(info.manifestFile, 'no archive index listed')
+  const bytes = await readFile(file).catch(() => undefined)
+  if (bytes === undefined) throw errors.checksum(file, 'archive index missing')
+  if (bytes.length !== signed.size) {
+    throw errors.checksum(file, `size is ${bytes.length} bytes, the manifest says ${signed.size}`)
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex')
+  if (sha256 !== signed.sha256)
+    throw errors.checksum(file, `SHA-256 ${sha256} differs from the manifest's ${signed.sha256}`)
+  const index = parseIndex(bytes, { archiveSize: manifest.archive.size, maxBytes: signed.size })
+  return `archive index SHA-256 ${sha256} matches (${index.entries.length} entries)`
 }

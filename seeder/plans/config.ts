@@ -1,11 +1,15 @@
 // plans.toml: which image, overrides and post-action each node gets. A
 // stopgap until the cluster config (groups, host ranges) replaces it; the
 // rules here are strict so a typo never turns into a wrong install.
+import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { dirname, resolve } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { normalizeHostname as cmdlineHostname, normalizeMac as cmdlineMac } from '../../common/cmdline.ts'
-import { errors } from '../../common/errors.ts'
+import { errors, isImgswarmError } from '../../common/errors.ts'
+import { parseLayout } from '../../common/layout/index.ts'
 import { parseRef } from '../../common/names.ts'
+import { type PlanDisk, planDiskOf } from '../../common/plan.ts'
 import { type NodeIdentity, POST_ACTIONS, type PostAction } from './types.ts'
 
 export interface NodeEntry {
@@ -17,13 +21,21 @@ export interface NodeEntry {
   image: string | undefined
   overrides: string[] | undefined
   post: PostAction | undefined
+  /** From `layout = "FILE"`; undefined: the [defaults] one. */
+  disk: PlanDisk | undefined
 }
 
 export interface PlansConfig {
   file: string
-  defaults: { image: string | undefined; overrides: string[]; post: PostAction }
+  /** disk: the [defaults] layout (absent or null: none). */
+  defaults: { image: string | undefined; overrides: string[]; post: PostAction; disk?: PlanDisk | null }
   nodes: NodeEntry[]
 }
+
+/** Reads a layout file named in plans.toml (a test may pass its own). */
+export type LayoutReader = (path: string) => string
+
+const readText: LayoutReader = (path) => readFileSync(path, 'utf8')
 
 /** The kernel command line's rules, after trimming (plans files and query strings may pad). */
 export function normalizeMac(v: string): string | undefined {
@@ -40,10 +52,15 @@ export function normalizeIp(v: string): string | undefined {
   return isIP(s) === 0 ? undefined : s.toLowerCase()
 }
 
-const DEFAULT_KEYS = new Set(['image', 'overrides', 'post'])
-const NODE_KEYS = new Set(['mac', 'hostname', 'ip', 'image', 'overrides', 'post'])
+const DEFAULT_KEYS = new Set(['image', 'overrides', 'post', 'layout'])
+const NODE_KEYS = new Set(['mac', 'hostname', 'ip', 'image', 'overrides', 'post', 'layout'])
 
-export function parsePlansToml(text: string, file: string): PlansConfig {
+/**
+ * Parses plans.toml. Layout files it names (`layout = "FILE"`, relative to
+ * the plans file) are read and validated now, so a bad layout fails the load
+ * or reload, not a node's install.
+ */
+export function parsePlansToml(text: string, file: string, readLayout: LayoutReader = readText): PlansConfig {
   let doc: Record<string, unknown>
   try {
     doc = parseToml(text) as Record<string, unknown>
@@ -83,6 +100,29 @@ export function parsePlansToml(text: string, file: string): PlansConfig {
     return v as PostAction
   }
 
+  const layouts = new Map<string, PlanDisk>()
+  const layout = (where: string, v: unknown): PlanDisk => {
+    if (typeof v !== 'string' || v.length === 0) throw bad(where, 'layout must be the path of a disk layout file')
+    const path = resolve(dirname(file), v)
+    const known = layouts.get(path)
+    if (known) return known
+    let disk: PlanDisk
+    try {
+      let layoutText: string
+      try {
+        layoutText = readLayout(path)
+      } catch (e) {
+        throw errors.layout(path, `cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`)
+      }
+      disk = planDiskOf(parseLayout(layoutText, path))
+    } catch (e) {
+      if (isImgswarmError(e)) throw bad(where, `layout ${JSON.stringify(v)}: ${e.message}`)
+      throw e
+    }
+    layouts.set(path, disk)
+    return disk
+  }
+
   const d = doc.defaults ?? {}
   if (typeof d !== 'object' || d === null || Array.isArray(d)) throw bad('[defaults]', 'must be a table')
   const dt = d as Record<string, unknown>
@@ -91,6 +131,7 @@ export function parsePlansToml(text: string, file: string): PlansConfig {
     image: dt.image === undefined ? undefined : image('[defaults]', dt.image),
     overrides: dt.overrides === undefined ? [] : overrides('[defaults]', dt.overrides),
     post: dt.post === undefined ? ('reboot' as const) : post('[defaults]', dt.post),
+    disk: dt.layout === undefined ? null : layout('[defaults]', dt.layout),
   }
 
   const rawNodes = doc.node ?? []
@@ -120,6 +161,7 @@ export function parsePlansToml(text: string, file: string): PlansConfig {
       image: n.image === undefined ? undefined : image(where, n.image),
       overrides: n.overrides === undefined ? undefined : overrides(where, n.overrides),
       post: n.post === undefined ? undefined : post(where, n.post),
+      disk: n.layout === undefined ? undefined : layout(where, n.layout),
     }
     if (!entry.mac && !entry.hostname && !entry.ip) throw bad(where, 'needs at least one of mac, hostname, ip')
     if (entry.image === undefined && defaults.image === undefined) {

@@ -22,6 +22,7 @@ export function artifactUrls(kind: Kind, name: string, version: string, file: st
     manifest: `${base}/manifest`,
     signature: `${base}/manifest.sig`,
     webseed: `/webseed/${PLURAL[kind]}/${file}`,
+    index: `${base}/index`,
   }
 }
 
@@ -51,14 +52,19 @@ export async function resolveRef(
 
 function artifact(kind: Kind, name: string, version: string, p: PackedInfo): PlanArtifact {
   const m = p.manifest
+  const urls = artifactUrls(kind, name, version, m.archive.file)
   return {
     name,
     version,
     infoHash: m.torrent.infoHash,
-    ...artifactUrls(kind, name, version, m.archive.file),
+    torrent: urls.torrent,
+    manifest: urls.manifest,
+    signature: urls.signature,
+    webseed: urls.webseed,
     size: m.archive.size,
     sha256: m.archive.sha256,
     compression: m.archive.compression,
+    index: m.index === undefined ? null : urls.index,
   }
 }
 
@@ -82,5 +88,5 @@ export async function resolvePlan(lookup: ArtifactLookup, spec: PlanSpec, plansF
   if (!image || problems.length > 0) {
     throw errors.planUnresolved(who, `${problems.join('; ')} (plan from ${spec.origin})`, plansFile)
   }
-  return { apiVersion: PLAN_API_VERSION, node: spec.node, image, overrides, post: spec.post, disk: null }
+  return { apiVersion: PLAN_API_VERSION, node: spec.node, image, overrides, post: spec.post, disk: spec.disk }
 }

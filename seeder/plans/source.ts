@@ -20,7 +20,7 @@ async function load(path: string): Promise<PlansConfig> {
     text = await readFile(path, 'utf8')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
-    return { file: path, defaults: { image: undefined, overrides: [], post: 'reboot' }, nodes: [] }
+    return { file: path, defaults: { image: undefined, overrides: [], post: 'reboot', disk: null }, nodes: [] }
   }
   return parsePlansToml(text, path)
 }
@@ -61,7 +61,7 @@ export function configPlanSource(initial: PlansConfig, reread?: () => Promise<Pl
         image: (n.image ?? cfg.defaults.image) as string,
         overrides: n.overrides ?? cfg.defaults.overrides,
         post: n.post ?? cfg.defaults.post,
-        disk: null,
+        disk: n.disk ?? cfg.defaults.disk ?? null,
         origin: `${cfg.file} [[node]] #${n.index}`,
       }
     },

@@ -4,10 +4,12 @@
 // InstallPlan and its parts live in common/plan.ts (the client reads them
 // too and must not import seeder/); re-exported so importers keep working.
 
+import { FLAGS, FS_TYPES, TABLES } from '../../common/layout/index.ts'
 import {
   type NodeIdentity,
   PLAN_API_VERSION,
   PLAN_ARTIFACT_KEYS,
+  type PlanDisk,
   POST_ACTIONS,
   type PostAction,
 } from '../../common/plan.ts'
@@ -18,6 +20,7 @@ export {
   type NodeIdentity,
   PLAN_API_VERSION,
   type PlanArtifact,
+  type PlanDisk,
   POST_ACTIONS,
   type PostAction,
 } from '../../common/plan.ts'
@@ -29,7 +32,8 @@ export interface PlanSpec {
   image: string
   overrides: string[]
   post: PostAction
-  disk: null
+  /** The node's disk layout (plans.toml `layout = "FILE"`, already validated), or null. */
+  disk: PlanDisk | null
   /** Where the plan came from, for messages: `plans.toml [[node]] #2`. */
   origin: string
 }
@@ -78,6 +82,37 @@ const artifactSchema = {
     size: { type: 'integer', minimum: 0, description: 'archive size in bytes' },
     sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the archive' },
     compression: { type: 'string', enum: ['none', 'zstd'] },
+    index: {
+      type: ['string', 'null'],
+      description: 'server-relative URL of the archive index (uncompressed archives only), or null',
+    },
+  },
+} as const
+
+/** The JSON form of a disk layout (docs/disk-layout.md); the client re-checks it with the layout rules. */
+const diskSchema = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  required: ['table', 'partition'],
+  description: 'the disk layout to apply (docs/disk-layout.md, JSON form), or null',
+  properties: {
+    table: { type: 'string', enum: [...TABLES] },
+    partition: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['label', 'size', 'fs'],
+        properties: {
+          label: { type: 'string' },
+          size: { type: 'string', description: '"512MiB", "20GiB", "5%" or "grow"' },
+          fs: { type: 'string', enum: [...FS_TYPES] },
+          mount: { type: 'string' },
+          flags: { type: 'array', items: { type: 'string', enum: [...FLAGS] } },
+          mkfs_options: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
   },
 } as const
 
@@ -99,6 +134,6 @@ export const installPlanSchema = {
     image: artifactSchema,
     overrides: { type: 'array', items: artifactSchema },
     post: { type: 'string', enum: [...POST_ACTIONS] },
-    disk: { type: 'null', description: 'disk layout: reserved, always null in apiVersion 1' },
+    disk: diskSchema,
   },
 } as const

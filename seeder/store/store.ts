@@ -2,7 +2,8 @@
 //   images/NAME/VERSION/           the tree, exactly as it will be installed
 //   overrides/NAME/VERSION/        override trees, same rules
 //   meta/KIND/NAME/VERSION.json    import facts: when, from where, notes
-//   packed/KIND/NAME@VERSION.*     archive, .torrent, .manifest.json, .manifest.sig
+//   packed/KIND/NAME@VERSION.*     archive, .torrent, .index.json (uncompressed archives only),
+//                                  .manifest.json, .manifest.sig
 //   keys/                          the signing key
 //   tmp/                           work in progress (same filesystem: renames are atomic)
 import { randomBytes } from 'node:crypto'
@@ -37,6 +38,8 @@ export interface PackedInfo {
   torrent: string
   manifestFile: string
   signatureFile: string
+  /** The archive index file, when the manifest lists one (uncompressed archives). */
+  index: string | undefined
 }
 
 const DIRS: Record<Kind, string> = { image: 'images', override: 'overrides' }
@@ -165,6 +168,7 @@ export class Store {
       torrent: `${base}.torrent`,
       manifestFile,
       signatureFile,
+      index: manifest.index === undefined ? undefined : join(this.packedDir(kind), manifest.index.file),
     }
   }
 
@@ -265,6 +269,7 @@ export class Store {
       await rm(info.packed.signatureFile, { force: true })
       await rm(info.packed.manifestFile, { force: true })
       await rm(info.packed.torrent, { force: true })
+      if (info.packed.index !== undefined) await rm(info.packed.index, { force: true })
       await rm(info.packed.archive, { force: true })
     }
     await rm(info.path, { recursive: true, force: true })

@@ -4,6 +4,7 @@
 // are picked up by polling the store, without a restart.
 import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import net from 'node:net'
+import type { Transform } from 'node:stream'
 import parseTorrent from 'parse-torrent'
 import WebTorrent from 'webtorrent'
 import type { Logger } from '../../common/log.ts'
@@ -23,6 +24,8 @@ export interface FirstSeederInit {
   natUpnp?: boolean
   natPmp?: boolean
   maxConns?: number
+  /** Upload cap in bytes per second (0 or undefined: none). */
+  uploadLimit?: number
   /** How often to look for new or removed packs, ms (default 5000; 0 = never). */
   pollMs?: number
   logger?: Logger
@@ -70,6 +73,8 @@ type WtClient = {
   remove(id: string, opts: Record<string, unknown>, cb: (err?: Error) => void): void
   destroy(cb: (err?: Error) => void): void
   on(ev: string, cb: (...a: unknown[]) => void): void
+  throttleUpload(rate: number): void
+  throttleGroups: { up: { throttle(): Transform } }
 }
 
 /** webtorrent has no listen-address option: bind its TCP server to `host` while the client is built. */
@@ -104,6 +109,15 @@ export class FirstSeeder {
     this.#init = init
   }
 
+  /**
+   * A stream that paces web seed bytes out of the same upload budget as the
+   * seeder's peers, when an upload limit is set; undefined otherwise.
+   */
+  uploadThrottle(): Transform | undefined {
+    if (!this.#init.uploadLimit || !this.#client) return undefined
+    return this.#client.throttleGroups.up.throttle()
+  }
+
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
@@ -123,6 +137,7 @@ export class FirstSeeder {
         }) as unknown as WtClient,
     )
     this.#client = client
+    if (i.uploadLimit) client.throttleUpload(i.uploadLimit)
     client.on('error', (e) => i.logger?.error({ err: e }, 'seeder error'))
     await new Promise<void>((resolve, reject) => {
       if (client.listening) return resolve()

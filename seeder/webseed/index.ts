@@ -5,6 +5,7 @@
 //   GET|HEAD /webseed/overrides/NAME@VER.tar[.zst]
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
+import type { Transform } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../../common/errors.ts'
 import { checkName, formatRef } from '../../common/names.ts'
@@ -20,6 +21,8 @@ export interface WebseedInit {
   authorize(kind: Kind, name: string, version: string, req: FastifyRequest): Promise<void>
   /** Error responses for OpenAPI: status -> schema. */
   errorResponses?: Record<number, unknown>
+  /** Paces the bytes sent (the server's upload limit); none when it returns undefined. */
+  throttle?: () => Transform | undefined
 }
 
 const FILE = /^([A-Za-z0-9][A-Za-z0-9._+-]{0,63})@([A-Za-z0-9][A-Za-z0-9._+-]{0,63})\.tar(\.zst)?$/
@@ -129,5 +132,9 @@ async function serve(init: WebseedInit, kind: Kind, req: FastifyRequest, reply: 
   else reply.code(200)
   reply.header('content-length', String(length))
   if (req.method === 'HEAD' || length === 0) return reply.send()
-  return reply.send(createReadStream(packed.archive, { start, end }))
+  const body = createReadStream(packed.archive, { start, end })
+  const pace = init.throttle?.()
+  if (pace === undefined) return reply.send(body)
+  body.on('error', (e) => pace.destroy(e))
+  return reply.send(body.pipe(pace))
 }

@@ -41,6 +41,7 @@ describe('GET /api/v1/plan', () => {
           size: m2?.archive.size,
           sha256: m2?.archive.sha256,
           compression: 'zstd',
+          index: null,
         },
         overrides: [
           {
@@ -54,6 +55,7 @@ describe('GET /api/v1/plan', () => {
             size: site?.archive.size,
             sha256: site?.archive.sha256,
             compression: 'none',
+            index: '/api/v1/overrides/site/1/index',
           },
         ],
         post: 'reboot',

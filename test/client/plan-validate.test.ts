@@ -26,7 +26,16 @@ function artifact(name = 'base', version = '3') {
     size: 201218,
     sha256: 'b'.repeat(64),
     compression: 'zstd',
+    index: null,
   }
+}
+
+const GOOD_DISK = {
+  table: 'gpt',
+  partition: [
+    { label: 'esp', size: '512MiB', fs: 'vfat', mount: '/boot/efi', flags: ['esp'] },
+    { label: 'root', size: 'grow', fs: 'ext4', mount: '/', mkfs_options: ['-O', '^metadata_csum_seed'] },
+  ],
 }
 
 function goodPlan(): Record<string, unknown> {
@@ -82,7 +91,31 @@ describe('validatePlan', () => {
     ['an unsafe size', (p) => (p.image.size = 2 ** 60), 'image.size'],
     ['an unknown compression', (p) => (p.image.compression = 'gzip'), 'image.compression'],
     ['an unknown post-action', (p) => (p.post = 'format-everything'), 'post'],
-    ['a disk layout in v1', (p) => (p.disk = {}), 'disk'],
+    ['an empty disk layout', (p) => (p.disk = {}), 'disk'],
+    ['a disk layout as TOML text', (p) => (p.disk = 'table = "gpt"'), 'disk'],
+    ['a disk layout with an unknown key', (p) => (p.disk = { ...GOOD_DISK, wipe: 'all' }), 'disk'],
+    [
+      'a disk layout with a bad size',
+      (p) => (p.disk = { table: 'gpt', partition: [{ label: 'r', size: '1.5GiB', fs: 'ext4', mount: '/' }] }),
+      'disk',
+    ],
+    [
+      'a disk layout with two roots',
+      (p) =>
+        (p.disk = {
+          table: 'msdos',
+          partition: [
+            { label: 'a', size: '1GiB', fs: 'ext4', mount: '/' },
+            { label: 'b', size: 'grow', fs: 'xfs', mount: '/' },
+          ],
+        }),
+      'disk',
+    ],
+    ['an index URL outside the API', (p) => (p.image.index = '/etc/passwd'), 'image.index'],
+    ['an index URL with ..', (p) => (p.image.index = '/api/v1/images/../x/index'), 'image.index'],
+    ['an index for a compressed archive', (p) => (p.image.index = '/api/v1/images/base/3/index'), 'image.index'],
+    ['an index that is not a string', (p) => (p.image.index = 5), 'image.index'],
+    ['a missing index', (p) => delete p.overrides[0].index, 'overrides[0].index'],
     ['overrides not an array', (p) => (p.overrides = {}), 'overrides'],
     ['a control character in the node', (p) => (p.node.hostname = 'a\nb'), 'node.hostname'],
     ['a __proto__ key', (p) => Object.defineProperty(p, '__proto__', { value: 1, enumerable: true }), '__proto__'],
@@ -90,6 +123,17 @@ describe('validatePlan', () => {
     const r = refusal(mutate)
     expect(r.code).toBe('IMGSWARM_ERR_PLAN_INVALID')
     expect(r.message).toContain(`${field}:`)
+  })
+
+  it('accepts a disk layout and an index URL, and returns canonical copies', () => {
+    const p = goodPlan() as Json
+    p.disk = { ...GOOD_DISK, partition: [{ ...GOOD_DISK.partition[0], flags: ['esp'] }, GOOD_DISK.partition[1]] }
+    p.image = { ...p.image, compression: 'none', index: '/api/v1/images/base/3/index' }
+    const v = validatePlan(JSON.parse(JSON.stringify(p)))
+    expect(v.disk).toEqual(GOOD_DISK)
+    expect(v.image.index).toBe('/api/v1/images/base/3/index')
+    // The disk is rebuilt from the parsed layout, not handed on from the JSON.
+    expect(v.disk).not.toBe(p.disk)
   })
 
   it('refuses non-objects', () => {

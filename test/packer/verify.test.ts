@@ -1,6 +1,6 @@
 // `verify` accepts what pack wrote and refuses every kind of tampering.
 import { generateKeyPairSync } from 'node:crypto'
-import { open, readFile, writeFile } from 'node:fs/promises'
+import { open, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadPublicKey, verifyPacked } from '../../seeder/index.ts'
@@ -24,7 +24,30 @@ describe('verify', () => {
     const p = await packed()
     const rep = await verifyPacked(p.info, p.pub)
     expect(rep.manifest.archive.sha256).toMatch(/^[0-9a-f]{64}$/)
-    expect(rep.checks).toHaveLength(4)
+    expect(rep.checks).toHaveLength(5)
+    expect(rep.checks[4]).toMatch(/^archive index SHA-256 [0-9a-f]{64} matches \(3 entries\)$/)
+  })
+
+  it('refuses an archive index changed after signing', async () => {
+    const p = await packed()
+    const file = p.info.index as string
+    const text = await readFile(file, 'utf8')
+    // Same length, still a valid index in itself: only the signed hash can tell.
+    await writeFile(file, text.replace('"m":420', '"m":416'))
+    expect(await readFile(file, 'utf8')).not.toBe(text)
+    await expect(verifyPacked(p.info, p.pub)).rejects.toMatchObject({
+      code: 'IMGSWARM_ERR_CHECKSUM',
+      message: expect.stringMatching(/index\.json: SHA-256/),
+    })
+  })
+
+  it('refuses a missing archive index', async () => {
+    const p = await packed()
+    await rm(p.info.index as string)
+    await expect(verifyPacked(p.info, p.pub)).rejects.toMatchObject({
+      code: 'IMGSWARM_ERR_CHECKSUM',
+      message: expect.stringMatching(/archive index missing/),
+    })
   })
 
   it('refuses an archive with one flipped byte', async () => {

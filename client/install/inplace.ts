@@ -1,0 +1,76 @@
+// The image, installed in place: every verified piece goes straight into its
+// final file (client/swarm/inplace). After the last piece the archive is read
+// back whole: its SHA-256 must match the signed manifest and every header the
+// index, or the install fails. Then links and directory metadata are placed
+// and the tree is frozen, so that later changes (overrides, identity) are
+// never served to peers as image bytes.
+import type { ArchiveIndex } from '../../common/tarindex/index.ts'
+import type { VerifiedArtifact } from '../plan/index.ts'
+import type { SwarmSession } from '../swarm/engine/index.ts'
+import {
+  checkArchiveAgainstIndex,
+  InPlaceStore,
+  type InPlaceTarget,
+  indexDigest,
+  loadWrittenPieces,
+  prepareInPlace,
+} from '../swarm/inplace/index.ts'
+import { checkSha, download, refOf, type SwarmInit } from './artifact.ts'
+
+export interface InPlaceInstall {
+  session: SwarmSession
+  target: InPlaceTarget
+}
+
+export async function installInPlace(
+  a: VerifiedArtifact,
+  index: ArchiveIndex,
+  targetDir: string,
+  mountPoints: string[],
+  init: SwarmInit,
+  enter: (s: 'download' | 'extract', m: string) => void,
+): Promise<InPlaceInstall> {
+  const indexHash = a.manifest.index?.sha256 ?? indexDigest(index)
+  const sig = init.signal === undefined ? {} : { signal: init.signal }
+  const target = await prepareInPlace({
+    index,
+    targetDir,
+    pieceLength: a.torrentInfo.pieceLength,
+    infoHash: a.artifact.infoHash,
+    indexHash,
+    mountPoints,
+    ...sig,
+    onWarning: init.warn,
+  })
+  let bitfield: Uint8Array | undefined
+  if (target.resumed) {
+    bitfield =
+      (await loadWrittenPieces(targetDir, {
+        infoHash: a.artifact.infoHash,
+        indexHash,
+        pieceCount: target.pieceCount,
+      })) ?? undefined
+    init.say(
+      `${refOf(a)}: resuming an interrupted install: ${target.pieceCount - target.missing} of ${target.pieceCount} pieces already in place`,
+    )
+  } else init.say(`${refOf(a)}: ${index.entries.length} entries laid out; pieces go straight into their files`)
+  let session: SwarmSession | undefined
+  try {
+    session = await download(
+      a,
+      { store: InPlaceStore, storeOpts: { inplace: target }, ...(bitfield === undefined ? {} : { bitfield }) },
+      init,
+    )
+    enter('extract', `${refOf(a)}: all pieces in place; reading the image back to verify it whole`)
+    const check = await checkArchiveAgainstIndex(target.readArchive(), index)
+    checkSha(a, check.sha256, `${refOf(a)} as installed`)
+    await target.finalize(init.signal)
+    await target.freeze()
+    init.say(`${refOf(a)}: SHA-256 verified over ${check.entries} entries; links and directory metadata placed`)
+    return { session, target }
+  } catch (e) {
+    await session?.destroy().catch(() => undefined)
+    await target.close().catch(() => undefined)
+    throw e
+  }
+}

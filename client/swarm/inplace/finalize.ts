@@ -1,0 +1,116 @@
+// After the last piece: the entries that have no data (hard links, symlinks,
+// devices, fifos) are placed in archive order, then directory metadata is
+// applied deepest first, the root last: the safe extractor's result exactly.
+import { lchown, link, lstat, lutimes, symlink } from 'node:fs/promises'
+import { placeNode } from '../../../common/archive/nodes.ts'
+import { type DirId, openDir } from '../../../common/archive/safe-fs.ts'
+import { errors } from '../../../common/errors.ts'
+import { quotePath, sanitizeEntryPath } from '../../../common/paths.ts'
+import type { ReadEntry } from '../../../common/tar/reader.ts'
+import type { IndexEntry } from '../../../common/tarindex/types.ts'
+import { applyMeta, modeFor, type Prepared, strips } from './meta.ts'
+import { named } from './prepare.ts'
+
+/** placeNode takes the reader's entry shape; an index entry carries the same fields. */
+function asReadEntry(e: IndexEntry): ReadEntry {
+  return {
+    path: e.path,
+    type: e.type,
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    size: 0,
+    mtime: e.mtime,
+    linkpath: e.linkpath,
+    devmajor: e.devmajor,
+    devminor: e.devminor,
+    xattrs: e.xattrs,
+    headerOffset: e.headerOffset,
+    dataOffset: e.headerOffset,
+  }
+}
+
+export async function finalizeTree(p: Prepared, signal?: AbortSignal): Promise<void> {
+  let stripped = 0
+  for (const [i, e] of p.index.entries.entries()) {
+    if (e.type === 'file' && strips(e, p.preserveOwner)) stripped++
+    if (e.type === 'file' || e.type === 'directory') continue
+    signal?.throwIfAborted()
+    const name = quotePath(e.path)
+    try {
+      await placeEntry(p, e, p.comps[i] as Buffer[], name)
+    } catch (err) {
+      throw named(err, name)
+    }
+    if (e.type !== 'link' && e.type !== 'symlink' && strips(e, p.preserveOwner)) stripped++
+  }
+  const dirs = [...p.pending.values()].sort((a, b) => b.depth - a.depth)
+  for (const d of dirs) {
+    signal?.throwIfAborted()
+    await finishDir(p, d.abs, d.id, d.entry)
+  }
+  if (p.rootEntry) await finishDir(p, p.tree.root, p.tree.rootId, p.rootEntry)
+  if (stripped > 0) {
+    p.onWarning(
+      `cleared setuid/setgid on ${stripped} entr${stripped === 1 ? 'y' : 'ies'}: owners are not being restored`,
+    )
+  }
+}
+
+async function placeEntry(p: Prepared, e: IndexEntry, comps: Buffer[], name: string): Promise<void> {
+  const { tree } = p
+  await tree.parents(comps, name, false)
+  const to = tree.abs(comps, comps.length, name)
+  if (e.type === 'link') {
+    // prepareInPlace checked that the target is an earlier file or link entry.
+    const target = quotePath(e.linkpath)
+    const refuse = (why: string) => errors.hardlinkEscape(name, target, why)
+    const tcomps = sanitizeEntryPath(e.linkpath)
+    await tree.parents(tcomps, name, false, refuse)
+    const from = tree.abs(tcomps, tcomps.length, name)
+    const st = await lstat(from).catch(() => undefined)
+    if (st === undefined) throw refuse('the target does not exist in the extraction root')
+    if (!st.isFile()) throw refuse(`the target is a ${st.isSymbolicLink() ? 'symlink' : 'non-regular file'}`)
+    await tree.clear(comps, name, false)
+    // link(2) never follows a symlink in its source, and the target was checked above.
+    await link(from, to)
+    return
+  }
+  await tree.clear(comps, name, false)
+  if (e.type === 'symlink' && e.xattrs.size === 0) {
+    await symlink(e.linkpath, to)
+    if (p.preserveOwner) await lchown(to, e.uid, e.gid)
+    await lutimes(to, e.mtime, e.mtime)
+    return
+  }
+  const mode = e.type === 'symlink' ? 0 : modeFor(e, p.preserveOwner)
+  await placeNode(tree, comps, name, asReadEntry(e), p.preserveOwner, mode)
+}
+
+async function finishDir(p: Prepared, abs: Buffer, id: DirId, e: IndexEntry | undefined): Promise<void> {
+  const name = e ? quotePath(e.path) : quotePath(abs)
+  try {
+    const fh = await openDir(abs).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ELOOP' || err.code === 'ENOTDIR' || err.code === 'ENOENT') return undefined
+      throw err
+    })
+    // Same dev and inode as when we made or checked it: nothing swapped it for a symlink.
+    const st = await fh?.stat()
+    if (fh === undefined || st === undefined || st.dev !== id.dev || st.ino !== id.ino) {
+      await fh?.close()
+      throw errors.pathThroughSymlink(name, `${name} (replaced during extraction)`)
+    }
+    try {
+      if (e) await applyMeta(fh, e, p.preserveOwner)
+      else {
+        // Parents the archive did not list: like mkdir -p as root.
+        if (p.preserveOwner) await fh.chown(0, 0)
+        await fh.chmod(0o755)
+      }
+    } finally {
+      await fh.close()
+    }
+  } catch (err) {
+    throw named(err, name)
+  }
+}
