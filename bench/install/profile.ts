@@ -11,6 +11,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number
   callFrame: CallFrame
+  children?: number[]
 }
 
 interface CpuProfile {
@@ -33,6 +34,8 @@ export interface ProfileSummary {
   gcMs: number
   functions: Row[]
   files: Row[]
+  /** Native frames (syscalls, hashing) with the JavaScript function that called them. */
+  nativeCallers: Row[]
 }
 
 /** Where a frame's code lives: a package name, a file of ours relative to the repo, or a V8 pseudo-frame. */
@@ -58,6 +61,22 @@ function top(m: Map<string, number>, total: number, n: number): Row[] {
 export function summarizeProfile(file: string, repo: string, n = 15): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map(p.nodes.map((x) => [x.id, x.callFrame]))
+  const parent = new Map<number, number>()
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id)
+  const label = (f: CallFrame) =>
+    `${f.functionName || '(anonymous)'} ${f.url ? `${place(f.url, repo)}:${f.lineNumber + 1}` : ''}`.trim()
+  // The nearest JavaScript caller, and the nearest one outside Node's own library when that is further up.
+  const caller = (id: number): string => {
+    let first: string | undefined
+    for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+      const f = byId.get(up)
+      if (!f?.url) continue
+      first ??= label(f)
+      if (!f.url.startsWith('node:')) return first === label(f) ? first : `${first} <- ${label(f)}`
+    }
+    return first ?? '(root)'
+  }
+  const native = new Map<string, number>()
   const fn = new Map<string, number>()
   const files = new Map<string, number>()
   let total = 0
@@ -71,20 +90,34 @@ export function summarizeProfile(file: string, repo: string, n = 15): ProfileSum
     if (f.functionName === '(idle)') idle += ms
     if (f.functionName === '(garbage collector)') gc += ms
     const where = place(f.url, repo)
-    const key = `${f.functionName || '(anonymous)'} ${f.url ? `${where}:${f.lineNumber + 1}` : ''}`.trim()
+    const key = label(f)
     fn.set(key, (fn.get(key) ?? 0) + ms)
+    if (!f.url && !f.functionName.startsWith('(')) {
+      const k = `${key} <- ${caller(p.samples[i] as number)}`
+      native.set(k, (native.get(k) ?? 0) + ms)
+    }
     files.set(where, (files.get(where) ?? 0) + ms)
   }
-  return { totalMs: total, idleMs: idle, gcMs: gc, functions: top(fn, total, n), files: top(files, total, n) }
+  return {
+    totalMs: total,
+    idleMs: idle,
+    gcMs: gc,
+    functions: top(fn, total, n),
+    files: top(files, total, n),
+    nativeCallers: top(native, total, n),
+  }
 }
 
 export function formatProfile(s: ProfileSummary): string {
-  const row = (r: Row) => `  ${(r.ms / 1000).toFixed(2).padStart(7)} s ${(100 * r.share).toFixed(1).padStart(5)}%  ${r.name}`
+  const row = (r: Row) =>
+    `  ${(r.ms / 1000).toFixed(2).padStart(7)} s ${(100 * r.share).toFixed(1).padStart(5)}%  ${r.name}`
   return [
     `profile: ${(s.totalMs / 1000).toFixed(1)} s sampled on the main thread, idle ${(s.idleMs / 1000).toFixed(1)} s, GC ${(s.gcMs / 1000).toFixed(1)} s`,
     'self time by function:',
     ...s.functions.map(row),
     'self time by file or package:',
     ...s.files.map(row),
+    'native self time by JavaScript caller:',
+    ...s.nativeCallers.map(row),
   ].join('\n')
 }

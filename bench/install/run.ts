@@ -147,12 +147,10 @@ async function main(o: Opts, servers: Server[]): Promise<void> {
     // Alternate the order so that neither side always runs on a machine the other just heated up.
     const first = i % 2 === 1 || o['rss-only'] ? 'ours' : 'baseline'
     log(`run ${i}/${o.runs} (${first} first)`)
-    let a: SideResult | undefined
-    let b: SideResult | undefined
-    if (first === 'baseline') b = await side('baseline', s, p.target)
-    a = await side('ours', s, p.target)
-    if (first === 'ours' && !o['rss-only']) b = await side('baseline', s, p.target)
-    pairs.push({ run: i, first, ours: a, baseline: b })
+    const before = first === 'baseline' ? await side('baseline', s, p.target) : undefined
+    const a = await side('ours', s, p.target)
+    const after = first === 'ours' && !o['rss-only'] ? await side('baseline', s, p.target) : undefined
+    pairs.push({ run: i, first, ours: a, baseline: before ?? after })
   }
   const profile = o.profile ? await profileOnce(s, p) : undefined
   await s.stop()

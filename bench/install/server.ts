@@ -3,7 +3,7 @@
 // `imgswarm serve` in its own process, so that the client and the server never
 // share an event loop.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
@@ -11,6 +11,8 @@ import { run } from '../pack/proc.ts'
 
 export const IMAGE = 'benchimg'
 export const HOSTNAME = 'bench'
+/** The install rewrites files in here (host name, machine-id, ...): the checks skip it. */
+export const SYSTEM_DIR = 'etc'
 /** Nothing listens there: serve hands out torrents with its own tracker and web seed. */
 const ANNOUNCE = 'http://127.0.0.1:1/announce'
 
@@ -50,6 +52,7 @@ export async function prepareStore(
     return
   }
   rmSync(store, { recursive: true, force: true })
+  systemFiles(tree)
   const common = ['--store', store, '--config', 'none']
   log('store: importing the tree (untimed)')
   await run(bin, ['image', 'import', tree, IMAGE, ...common], { env, inheritStderr: true })
@@ -60,6 +63,14 @@ export async function prepareStore(
     `[defaults]\nimage = "${IMAGE}"\npost = "none"\n\n[[node]]\nhostname = "${HOSTNAME}"\n`,
   )
   writeFileSync(stamp, spec)
+}
+
+/** What the install's identity step needs in any image: an etc/ with the files it rewrites. */
+function systemFiles(tree: string): void {
+  mkdirSync(join(tree, SYSTEM_DIR), { recursive: true })
+  writeFileSync(join(tree, SYSTEM_DIR, 'hostname'), 'golden\n')
+  writeFileSync(join(tree, SYSTEM_DIR, 'hosts'), '127.0.0.1\tlocalhost\n127.0.1.1\tgolden\n')
+  writeFileSync(join(tree, SYSTEM_DIR, 'machine-id'), '0123456789abcdef0123456789abcdef\n')
 }
 
 export function storedTree(store: string): string {

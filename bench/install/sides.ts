@@ -6,7 +6,7 @@ import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { errors } from '../../common/errors.ts'
 import { timed } from '../pack/proc.ts'
-import { HOSTNAME, type Server } from './server.ts'
+import { HOSTNAME, type Server, SYSTEM_DIR } from './server.ts'
 
 export interface SideResult {
   wall: number
@@ -85,8 +85,8 @@ export interface CheckResult {
 /**
  * Every entry of the image is in the target with the same type, mode, owner
  * and size (symlinks: the same target). File contents are compared by
- * SHA-256 for the largest file and every 97th regular file. Files the
- * install itself rewrites (identity under etc/) are not in the generated tree.
+ * SHA-256 for the largest file and every 97th regular file. etc/, where
+ * the install writes the node's identity, is left out.
  */
 export function check(tree: string, target: string): CheckResult {
   const out: CheckResult = { entries: 0, hashed: 0, hashedBytes: 0 }
@@ -96,6 +96,7 @@ export function check(tree: string, target: string): CheckResult {
   for (const e of readdirSync(tree, { withFileTypes: true, recursive: true })) {
     const src = join(e.parentPath, e.name)
     const rel = relative(tree, src)
+    if (rel === SYSTEM_DIR || rel.startsWith(`${SYSTEM_DIR}/`)) continue
     const a = lstatSync(src)
     let b: ReturnType<typeof lstatSync>
     try {
@@ -105,7 +106,8 @@ export function check(tree: string, target: string): CheckResult {
     }
     const type = (m: number) => m & 0o170000
     if (type(a.mode) !== type(b.mode)) throw bad(rel, 'wrong type')
-    if (!a.isSymbolicLink() && a.mode !== b.mode) throw bad(rel, `mode ${b.mode.toString(8)}, want ${a.mode.toString(8)}`)
+    if (!a.isSymbolicLink() && a.mode !== b.mode)
+      throw bad(rel, `mode ${b.mode.toString(8)}, want ${a.mode.toString(8)}`)
     if (a.uid !== b.uid || a.gid !== b.gid) throw bad(rel, `owner ${b.uid}:${b.gid}, want ${a.uid}:${a.gid}`)
     if (a.isSymbolicLink() && readlinkSync(src) !== readlinkSync(join(target, rel))) throw bad(rel, 'symlink target')
     if (a.isFile()) {

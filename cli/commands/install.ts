@@ -21,6 +21,7 @@ interface InstallFlags {
   post?: string
   monitor?: string
   clientConfig?: string
+  plan?: string
   cmdline: string
   mountDir?: string
   seedTime: number
@@ -55,6 +56,14 @@ against the pinned key (--pubkey: the server's STORE/keys/manifest-signing.pub).
 --disk repartitions and formats the whole disk. Exit status: 0 installed and verified,
 2 bad usage, 3 hostile or corrupt data from the network, 1 anything else.`
 
+function readPlan(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (e) {
+    throw errors.usage(`--plan ${file}: ${(e as Error).message}`, 'give the path of a plan JSON file')
+  }
+}
+
 export function installCommand(): Command {
   return new Command('install')
     .description('install this node from an imgswarm server: partition, download from the swarm, verify, boot setup')
@@ -68,6 +77,7 @@ export function installCommand(): Command {
     .option('--ip <spec>', 'static address as in imgswarm.ip= (ADDR/PREFIX:GATEWAY[:DNS]) or dhcp')
     .addOption(new Option('--post <action>', "post-action (default: the plan's)").choices([...POST_ACTIONS]))
     .option('--monitor <url>', 'where progress events go (default: the server)')
+    .option('--plan <file>', 'use this install plan (JSON, as GET /api/v1/plan answers) instead of asking the server')
     .option('--client-config <file>', 'client config file (TOML, docs/client.md)')
     .option('--cmdline <file|none>', 'kernel command line to read imgswarm.* from', '/proc/cmdline')
     .option('--mount-dir <dir>', 'where --disk file systems are mounted', '/run/imgswarm/target')
@@ -112,6 +122,7 @@ export function installCommand(): Command {
       try {
         const result = await runInstall({
           cfg,
+          planText: f.plan === undefined ? undefined : readPlan(f.plan),
           signal: ac.signal,
           out: (l) => process.stderr.write(`${l}\n`),
           onSwarm: (what, size, s) => {

@@ -21,6 +21,8 @@ export { WORK_DIR } from './destination.ts'
 
 export interface InstallOptions {
   cfg: ClientConfig
+  /** A local install plan (JSON text) instead of the server's; still verified. */
+  planText?: string | undefined
   signal?: AbortSignal | undefined
   /** Console lines. */
   out?: ((line: string) => void) | undefined
@@ -74,8 +76,13 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
     reporter.step(s, message)
   }
   try {
-    enter('config', `asking ${cfg.server} for this node's install plan`)
-    const vp = await fetchVerifiedPlan(cfg, { signal, onStatus: con.say })
+    enter(
+      'config',
+      o.planText === undefined
+        ? `asking ${cfg.server} for this node's install plan`
+        : 'using the install plan given with --plan',
+    )
+    const vp = await fetchVerifiedPlan(cfg, { signal, onStatus: con.say, planText: o.planText })
     reporter.rename(nodeName(cfg, vp))
     const image = `${vp.image.artifact.name}@${vp.image.artifact.version}`
     const hostname = cfg.hostname ?? vp.plan.node.hostname ?? undefined

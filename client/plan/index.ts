@@ -17,6 +17,12 @@ export interface FetchPlanInit {
   /** One line per step and per retry, for the console. */
   onStatus?: ((msg: string) => void) | undefined
   fetchImpl?: typeof fetch | undefined
+  /**
+   * A plan given locally (`imgswarm install --plan FILE`): its JSON text,
+   * used instead of asking the server. It is validated the same way, and
+   * everything it names is still fetched and verified with the pinned key.
+   */
+  planText?: string | undefined
 }
 
 export interface VerifiedArtifact {
@@ -88,6 +94,17 @@ async function fetchPlan(
   throw errors.badResponse(url, `answered ${res.status}${e.message ? `: ${e.message}` : ''}`)
 }
 
+function localPlan(text: string): InstallPlan {
+  if (text.length > PLAN_LIMIT) throw errors.planInvalid('plan', `larger than ${PLAN_LIMIT} bytes`)
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw errors.planInvalid('plan', `not valid JSON (${(e as Error).message})`)
+  }
+  return validatePlan(json)
+}
+
 /**
  * GETs the plan (retrying while the server is unreachable or not ready),
  * validates it, checks the imgswarm.image pin, then for the image and each
@@ -105,7 +122,7 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
   const get = (url: string, what: string, o: Partial<GetInit> = {}) => getWithRetry(url, what, { ...base, ...o })
   const status = (m: string) => opts.onStatus?.(m)
 
-  const plan = await fetchPlan(cfg, get)
+  const plan = opts.planText === undefined ? await fetchPlan(cfg, get) : localPlan(opts.planText)
   status(
     `plan: image ${plan.image.name}@${plan.image.version}, ${plan.overrides.length} override(s), post ${plan.post}`,
   )

@@ -3,7 +3,7 @@
 // identity, its post-install script runs in a chroot, and every step shows
 // up on the server. Also: a bad key changes nothing, and an unreachable
 // server is waited for.
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadOrCreateSigningKey, Store } from '../../seeder/index.ts'
@@ -139,6 +139,45 @@ describe.runIf(isRoot)('imgswarm install --target-dir', () => {
     const r = await node.result
     expect(r.status, r.stderr).toBe(0)
     expect(await readFile(join(target, 'etc/hostname'), 'utf8')).toBe('n1\n')
+  })
+
+  it('--plan FILE: installs from a local plan, still verified against the pinned key', async () => {
+    const dir = await tempDir()
+    server = await imageServer(dir, { dataMb: 1, plans: PLANS, overrides: OVERRIDES })
+    const plan = (await (await fetch(`${server.running.url}/api/v1/plan?hostname=n1`)).json()) as {
+      image: { sha256: string }
+      overrides: unknown[]
+    }
+    // Only the host override: the local plan decides, not the server's plans file.
+    plan.overrides = plan.overrides.slice(1)
+    const good = join(dir, 'plan.json')
+    await writeFile(good, JSON.stringify(plan))
+    const args = (target: string, file: string) => [
+      '--server',
+      server?.running.url ?? '',
+      '--pubkey',
+      server?.pubkey ?? '',
+      '--target-dir',
+      target,
+      '--hostname',
+      'n1',
+      '--seed-time',
+      '0',
+      '--plan',
+      file,
+    ]
+    const ok = await installNode(args(join(dir, 't1'), good)).result
+    expect(ok.status, ok.stderr).toBe(0)
+    expect(await readFile(join(dir, 't1/etc/motd'), 'utf8')).toBe('n1 motd\n')
+    expect(await readFile(join(dir, 't1/etc/site.conf'), 'utf8').catch(() => 'absent')).toBe('absent')
+
+    plan.image.sha256 = 'a'.repeat(64)
+    const bad = join(dir, 'bad.json')
+    await writeFile(bad, JSON.stringify(plan))
+    const refused = await installNode(args(join(dir, 't2'), bad)).result
+    expect(refused.status).toBe(3)
+    expect(refused.stderr).toContain('IMGSWARM_ERR_PLAN_MISMATCH')
+    expect(await readdir(join(dir, 't2')).catch(() => [])).toEqual([])
   })
 })
 

@@ -1,5 +1,6 @@
 // One seeder, one leecher, both the engine, over loopback with a real tracker.
 import { readFile } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startSwarm } from '../../client/swarm/engine/index.ts'
@@ -63,6 +64,17 @@ describe('swarm engine: download', () => {
       (e) => e,
     )
     expect(isImgswarmError(e2, 'IMGSWARM_ERR_SWARM_BITFIELD')).toBe(true)
+  })
+
+  it('a listen port in use is a coded error', async () => {
+    const tracker = await startTracker()
+    const img = await makeImage(await tempDir(), tracker)
+    const busy = createServer()
+    await new Promise<void>((r) => busy.listen(0, r))
+    cleanup(() => new Promise<void>((r) => busy.close(() => r())))
+    const port = (busy.address() as AddressInfo).port
+    const e = await startSwarm({ torrent: img.torrent, path: await tempDir(), port }).catch((x) => x)
+    expect(isImgswarmError(e, 'IMGSWARM_ERR_SWARM_LISTEN')).toBe(true)
   })
 
   it('an abort signal stops the download with a coded error', async () => {
