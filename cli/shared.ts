@@ -2,7 +2,7 @@
 // output as a table for people or JSON for scripts, and error reporting.
 import { type Command, Option } from 'commander'
 import { type Config, loadConfig } from '../common/config.ts'
-import { ImgswarmError } from '../common/errors.ts'
+import { errors, ImgswarmError } from '../common/errors.ts'
 import { Progress } from '../common/progress.ts'
 import { Store } from '../seeder/index.ts'
 
@@ -30,6 +30,17 @@ export function context(opts: CommonOpts): { config: Config; store: Store } {
 
 export function progress(opts: CommonOpts, label: string, total: number): Progress {
   return new Progress({ label, total, enabled: !opts.quiet && !opts.json })
+}
+
+/** A commander parser for a whole-number flag in [min, max]; anything else is a usage error naming the flag. */
+export function wholeNumber(flag: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v)
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max) {
+      throw errors.usage(`${flag} ${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`)
+    }
+    return n
+  }
 }
 
 export function printJson(v: unknown): void {

@@ -7,7 +7,7 @@ import { runInstall } from '../../client/install/index.ts'
 import { errors } from '../../common/errors.ts'
 import { POST_ACTIONS } from '../../common/plan.ts'
 import { Progress } from '../../common/progress.ts'
-import { printJson } from '../shared.ts'
+import { printJson, wholeNumber } from '../shared.ts'
 
 interface InstallFlags {
   server?: string
@@ -31,16 +31,6 @@ interface InstallFlags {
   json?: boolean
   quiet?: boolean
   debug?: boolean
-}
-
-function whole(flag: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v)
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) {
-      throw errors.usage(`${flag} ${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`)
-    }
-    return n
-  }
 }
 
 const EXAMPLES = `
@@ -84,10 +74,10 @@ export function installCommand(): Command {
     .option(
       '--seed-time <seconds>',
       'seed to other nodes after the install for at most this long',
-      whole('--seed-time', 0, 86400),
+      wholeNumber('--seed-time', 0, 86400),
       600,
     )
-    .option('--port <n>', 'TCP port for peers (default: any free port)', whole('--port', 0, 65535))
+    .option('--port <n>', 'TCP port for peers (default: any free port)', wholeNumber('--port', 0, 65535))
     .option('--removable-efi', 'install GRUB for UEFI to the removable-media path (EFI/BOOT/BOOTX64.EFI)')
     .option('--dry-run-post', 'print the post-action instead of running it')
     .option('--json', 'print a JSON summary at the end')

@@ -2,9 +2,9 @@
 // only imgswarm images). Open by default; --allow restricts it to a list.
 import { hostname } from 'node:os'
 import { Command, Option } from 'commander'
-import { errors } from '../../common/errors.ts'
 import { createLogger } from '../../common/log.ts'
 import { createTracker, DEFAULT_TRACKER_PORT, fileAllowList } from '../../tracker/index.ts'
+import { wholeNumber } from '../shared.ts'
 
 interface TrackerOpts {
   host?: string
@@ -19,16 +19,6 @@ interface TrackerOpts {
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-
-function integer(flag: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v)
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) {
-      throw errors.usage(`${flag} ${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`)
-    }
-    return n
-  }
-}
 
 const EXAMPLES = `
 Examples:
@@ -50,15 +40,15 @@ export function trackerCommand(): Command {
     .option(
       '--port <n>',
       'HTTP port, and UDP port unless --udp-port',
-      integer('--port', 0, 65535),
+      wholeNumber('--port', 0, 65535),
       DEFAULT_TRACKER_PORT,
     )
-    .option('--udp-port <n>', 'UDP port (default: same number as --port)', integer('--udp-port', 0, 65535))
+    .option('--udp-port <n>', 'UDP port (default: same number as --port)', wholeNumber('--udp-port', 0, 65535))
     .option('--no-udp', 'HTTP only, no UDP tracker')
     .option('--ws', 'also accept WebSocket announces (WebTorrent in browsers)')
     .option('--allow <file>', 'serve only the info hashes in this file (default: open tracker)')
-    .option('--peers-cap <n>', 'most peers kept per swarm (default 100000)', integer('--peers-cap', 1, 10_000_000))
-    .option('--interval <sec>', 'announce interval told to clients (default 30)', integer('--interval', 1, 86_400))
+    .option('--peers-cap <n>', 'most peers kept per swarm (default 100000)', wholeNumber('--peers-cap', 1, 10_000_000))
+    .option('--interval <sec>', 'announce interval told to clients (default 30)', wholeNumber('--interval', 1, 86_400))
     .addOption(
       new Option('--log-level <level>', 'log detail on stderr')
         .choices(LEVELS)

@@ -4,7 +4,8 @@
 import { type ReadEntry, TarReader } from '../tar/reader.ts'
 import type { ArchiveIndex, Extent, IndexEntry } from './types.ts'
 
-function extentsOf(e: ReadEntry): Extent[] {
+/** The data extents a reader entry describes (regular files only). */
+export function extentsOf(e: ReadEntry): Extent[] {
   if (e.type !== 'file') return []
   if (e.sparse === undefined) return e.size > 0 ? [{ archiveOffset: e.dataOffset, length: e.size, fileOffset: 0 }] : []
   // GNU sparse 1.0: the data after the map is the segments' bytes, back to back.

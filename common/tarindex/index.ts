@@ -1,6 +1,6 @@
 // The archive index (docs/archive-index.md): where every entry of an
 // uncompressed image archive lies, for in-place extraction on the node.
-export { buildIndex, indexEntryOf } from './build.ts'
+export { buildIndex, extentsOf, indexEntryOf } from './build.ts'
 export { encodeIndex } from './encode.ts'
 export { MAX_EXTENTS } from './entry.ts'
 export { MAX_ENTRIES, type ParseIndexOptions, parseIndex } from './parse.ts'

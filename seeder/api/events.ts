@@ -3,7 +3,14 @@
 // sink later behind the same interface.
 import { appendFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { EVENT_NODE, EVENT_STEPS, LOG_LINE_MAX, LOG_TAIL_MAX, MESSAGE_MAX, type NodeEventInput } from '../../common/events.ts'
+import {
+  EVENT_NODE,
+  EVENT_STEPS,
+  LOG_LINE_MAX,
+  LOG_TAIL_MAX,
+  MESSAGE_MAX,
+  type NodeEventInput,
+} from '../../common/events.ts'
 
 export {
   EVENT_STEPS,

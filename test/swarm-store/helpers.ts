@@ -1,15 +1,14 @@
-// Helpers for the in-place store tests: pack a real tree, build the archive
-// index from the archive with our tar reader (the index parser is written
-// elsewhere), feed pieces, and walk trees by byte names to compare them.
+// Helpers for the in-place store tests: pack a real tree, build its archive
+// index as the packer does, feed pieces, and walk trees by byte names to
+// compare them.
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { lstat, mkdir, open, readdir, readFile, readlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { extentsOf } from '../../client/swarm/inplace/check.ts'
 import { type InPlaceTarget, prepareInPlace } from '../../client/swarm/inplace/index.ts'
-import { TarReader } from '../../common/tar/reader.ts'
+import { buildIndex as buildArchiveIndex } from '../../common/tarindex/index.ts'
 import type { ArchiveIndex, IndexEntry } from '../../common/tarindex/types.ts'
 import { packVersion, Store } from '../../seeder/index.ts'
 
@@ -49,31 +48,10 @@ async function* chunksOf(b: Buffer): AsyncGenerator<Buffer> {
   for (let i = 0; i < b.length; i += 65536) yield b.subarray(i, i + 65536)
 }
 
-/** The archive index of an archive (file path or bytes), built with the tar reader. */
+/** The archive index of an archive (file path or bytes), as the packer builds it. */
 export async function buildIndex(archive: string | Buffer): Promise<ArchiveIndex> {
   const src = typeof archive === 'string' ? createReadStream(archive, { highWaterMark: 1 << 20 }) : chunksOf(archive)
-  const reader = new TarReader(src as AsyncIterable<Buffer>)
-  const entries: IndexEntry[] = []
-  for (let e = await reader.next(); e !== undefined; e = await reader.next()) {
-    entries.push({
-      headerOffset: e.headerOffset,
-      type: e.type,
-      path: e.path,
-      mode: e.mode,
-      uid: e.uid,
-      gid: e.gid,
-      mtime: e.mtime,
-      size: e.type === 'file' ? (e.sparse?.realsize ?? e.size) : 0,
-      linkpath: e.linkpath,
-      devmajor: e.devmajor,
-      devminor: e.devminor,
-      xattrs: e.xattrs,
-      extents: extentsOf(e),
-    })
-  }
-  await reader.close()
-  const archiveSize = typeof archive === 'string' ? (await lstat(archive)).size : archive.length
-  return { archiveSize, entries }
+  return buildArchiveIndex(src as AsyncIterable<Buffer>)
 }
 
 /** Piece `i` of the archive file. */

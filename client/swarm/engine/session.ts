@@ -78,8 +78,11 @@ export async function startSwarm(o: SwarmOptions): Promise<SwarmSession> {
     if (client.listening) return resolve()
     client.once('listening', () => resolve())
     client.once('error', (e: Error) => {
-      client.destroy(() => undefined)
       reject(errors.swarmListen(o.port ?? 0, e.message))
+      // webtorrent's destroy throws when its server never listened (ERR_SERVER_NOT_RUNNING).
+      try {
+        client.destroy(() => undefined)
+      } catch {}
     })
   })
   return new Session(client, o, bitfield, popcount(bitfield, numPieces), numPieces, warn)

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { errors } from '../../../common/errors.ts'
 import { quotePath } from '../../../common/paths.ts'
 import { type ReadEntry, TarReader } from '../../../common/tar/reader.ts'
+import { extentsOf } from '../../../common/tarindex/index.ts'
 import type { ArchiveIndex, Extent, IndexEntry } from '../../../common/tarindex/types.ts'
 
 export interface ArchiveCheck {
@@ -13,19 +14,6 @@ export interface ArchiveCheck {
   sha256: string
   bytes: number
   entries: number
-}
-
-/** The data extents a reader entry describes (sparse: the map's segments, back to back after the map). */
-export function extentsOf(e: ReadEntry): Extent[] {
-  if (e.type !== 'file') return []
-  if (!e.sparse) return e.size > 0 ? [{ archiveOffset: e.dataOffset, length: e.size, fileOffset: 0 }] : []
-  const out: Extent[] = []
-  let at = e.dataOffset
-  for (const s of e.sparse.map) {
-    if (s.size > 0) out.push({ archiveOffset: at, length: s.size, fileOffset: s.offset })
-    at += s.size
-  }
-  return out
 }
 
 function differences(r: ReadEntry, x: IndexEntry): string | undefined {
