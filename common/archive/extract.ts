@@ -10,9 +10,10 @@ import { errors, isImgswarmError } from '../errors.ts'
 import { quotePath, sanitizeEntryPath } from '../paths.ts'
 import type { ReadEntry, ReaderLimits } from '../tar/reader.ts'
 import { TarReader } from '../tar/reader.ts'
-import { badXattr, setXattrs } from './fsops.ts'
+import { setXattrs } from './fsops.ts'
 import { placeNode } from './nodes.ts'
-import { type DirId, keyOf, openDir, SafeTree } from './safe-fs.ts'
+import { checkKernelLimits, finishDirectory, modeFor } from './rules.ts'
+import { type DirId, keyOf, SafeTree } from './safe-fs.ts'
 
 export interface ExtractOptions {
   /** Restore numeric owners. Default: only when running as root. */
@@ -45,11 +46,6 @@ interface PendingDir {
 }
 
 const FILE_FLAGS = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW
-const SETID = 0o6000
-/** uid_t is 32 bits and (uid_t)-1 means "unchanged"; dev_t has 12-bit majors and 20-bit minors. */
-const ID_MAX = 0xfffffffe
-const MAJOR_MAX = 0xfff
-const MINOR_MAX = 0xfffff
 
 /** fs errors (they have a syscall) become coded errors naming the entry; others pass. */
 function named(e: unknown, name: string): unknown {
@@ -100,9 +96,9 @@ class Extractor {
 
   /** Mode to set; without owner restoring, setuid/setgid would hand our own uid to whoever runs the file. */
   #mode(e: ReadEntry): number {
-    if (this.#preserveOwner || e.type === 'directory' || (e.mode & SETID) === 0) return e.mode
-    this.#stripped++
-    return e.mode & ~SETID
+    const mode = modeFor(e, this.#preserveOwner)
+    if (mode !== e.mode) this.#stripped++
+    return mode
   }
 
   /** Owner, then mode (chown clears setuid), then xattrs (chown clears capabilities), then times. */
@@ -117,15 +113,7 @@ class Extractor {
     const name = quotePath(e.path)
     const comps = sanitizeEntryPath(e.path)
     this.result.entries++
-    // Values the kernel cannot hold would fail later with untyped errors.
-    if (e.uid > ID_MAX || e.gid > ID_MAX) throw errors.unsupportedEntry(name, `owner ${e.uid}:${e.gid} out of range`)
-    if ((e.type === 'char' || e.type === 'block') && (e.devmajor > MAJOR_MAX || e.devminor > MINOR_MAX)) {
-      throw errors.unsupportedEntry(name, `device number ${e.devmajor},${e.devminor} out of range`)
-    }
-    for (const [k, v] of e.xattrs) {
-      const bad = badXattr(k, v)
-      if (bad !== undefined) throw errors.unsupportedEntry(name, bad)
-    }
+    checkKernelLimits(e, name)
     if (comps.length === 0) {
       if (e.type !== 'directory') throw errors.pathEscape(name, 'a non-directory entry names the extraction root')
       this.#rootEntry = e
@@ -266,26 +254,7 @@ class Extractor {
   async #finishDir(abs: Buffer, id: DirId, e: ReadEntry | undefined): Promise<void> {
     const name = e ? quotePath(e.path) : quotePath(abs)
     try {
-      const fh = await openDir(abs).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ELOOP' || err.code === 'ENOTDIR' || err.code === 'ENOENT') return undefined
-        throw err
-      })
-      // Same dev and inode as when we made or checked it: nothing swapped it for a symlink.
-      const st = await fh?.stat()
-      if (fh === undefined || st === undefined || st.dev !== id.dev || st.ino !== id.ino) {
-        await fh?.close()
-        throw errors.pathThroughSymlink(name, `${name} (replaced during extraction)`)
-      }
-      try {
-        if (e) await this.#meta(fh, e)
-        else {
-          // Parents the archive did not list: like mkdir -p as root.
-          if (this.#preserveOwner) await fh.chown(0, 0)
-          await fh.chmod(0o755)
-        }
-      } finally {
-        await fh.close()
-      }
+      await finishDirectory(abs, id, name, this.#preserveOwner, e ? (fh) => this.#meta(fh, e) : undefined)
     } catch (err) {
       throw named(err, name)
     }

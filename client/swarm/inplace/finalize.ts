@@ -3,7 +3,8 @@
 // applied deepest first, the root last: the safe extractor's result exactly.
 import { lchown, link, lstat, lutimes, symlink } from 'node:fs/promises'
 import { placeNode } from '../../../common/archive/nodes.ts'
-import { type DirId, openDir } from '../../../common/archive/safe-fs.ts'
+import { finishDirectory } from '../../../common/archive/rules.ts'
+import type { DirId } from '../../../common/archive/safe-fs.ts'
 import { errors } from '../../../common/errors.ts'
 import { quotePath, sanitizeEntryPath } from '../../../common/paths.ts'
 import type { ReadEntry } from '../../../common/tar/reader.ts'
@@ -90,26 +91,7 @@ async function placeEntry(p: Prepared, e: IndexEntry, comps: Buffer[], name: str
 async function finishDir(p: Prepared, abs: Buffer, id: DirId, e: IndexEntry | undefined): Promise<void> {
   const name = e ? quotePath(e.path) : quotePath(abs)
   try {
-    const fh = await openDir(abs).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ELOOP' || err.code === 'ENOTDIR' || err.code === 'ENOENT') return undefined
-      throw err
-    })
-    // Same dev and inode as when we made or checked it: nothing swapped it for a symlink.
-    const st = await fh?.stat()
-    if (fh === undefined || st === undefined || st.dev !== id.dev || st.ino !== id.ino) {
-      await fh?.close()
-      throw errors.pathThroughSymlink(name, `${name} (replaced during extraction)`)
-    }
-    try {
-      if (e) await applyMeta(fh, e, p.preserveOwner)
-      else {
-        // Parents the archive did not list: like mkdir -p as root.
-        if (p.preserveOwner) await fh.chown(0, 0)
-        await fh.chmod(0o755)
-      }
-    } finally {
-      await fh.close()
-    }
+    await finishDirectory(abs, id, name, p.preserveOwner, e ? (fh) => applyMeta(fh, e, p.preserveOwner) : undefined)
   } catch (err) {
     throw named(err, name)
   }

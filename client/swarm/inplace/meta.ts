@@ -3,7 +3,8 @@
 // same order (owner, mode, xattrs, times), the same setuid rule.
 import { fchmodSync, fchownSync, futimesSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { badXattr, setXattrs } from '../../../common/archive/fsops.ts'
+import { setXattrs } from '../../../common/archive/fsops.ts'
+import { checkKernelLimits, modeFor } from '../../../common/archive/rules.ts'
 import type { DirId, SafeTree } from '../../../common/archive/safe-fs.ts'
 import { PATH_MAX } from '../../../common/constants.ts'
 import { errors } from '../../../common/errors.ts'
@@ -52,33 +53,16 @@ export interface Prepared {
   onWarning: (msg: string) => void
 }
 
-const SETID = 0o6000
-/** uid_t is 32 bits and (uid_t)-1 means "unchanged"; dev_t has 12-bit majors and 20-bit minors. */
-const ID_MAX = 0xfffffffe
-const MAJOR_MAX = 0xfff
-const MINOR_MAX = 0xfffff
+export { modeFor }
 
 /** The extractor's per-entry checks, made up front so nothing fails half-way. */
 export function checkEntry(e: IndexEntry, name: string): void {
-  if (e.uid > ID_MAX || e.gid > ID_MAX) throw errors.unsupportedEntry(name, `owner ${e.uid}:${e.gid} out of range`)
-  if ((e.type === 'char' || e.type === 'block') && (e.devmajor > MAJOR_MAX || e.devminor > MINOR_MAX)) {
-    throw errors.unsupportedEntry(name, `device number ${e.devmajor},${e.devminor} out of range`)
-  }
-  for (const [k, v] of e.xattrs) {
-    const bad = badXattr(k, v)
-    if (bad !== undefined) throw errors.unsupportedEntry(name, bad)
-  }
+  checkKernelLimits(e, name)
   if (e.type === 'symlink') {
     if (e.linkpath.length === 0) throw errors.unsupportedEntry(name, 'symlink with an empty target')
     if (e.linkpath.includes(0)) throw errors.pathEscape(name, 'symlink target contains a NUL byte')
     if (e.linkpath.length >= PATH_MAX) throw errors.nameTooLong(name, `symlink target of ${e.linkpath.length} bytes`)
   }
-}
-
-/** Mode to set; without owner restoring, setuid/setgid would hand our own uid to whoever runs the file. */
-export function modeFor(e: IndexEntry, preserveOwner: boolean): number {
-  if (preserveOwner || e.type === 'directory' || (e.mode & SETID) === 0) return e.mode
-  return e.mode & ~SETID
 }
 
 export function strips(e: IndexEntry, preserveOwner: boolean): boolean {
