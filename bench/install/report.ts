@@ -74,6 +74,15 @@ export function formatTable(s: Summary): string {
   return lines.join('\n')
 }
 
+/** Median seconds of each of our install steps, in the order they ran. */
+export function formatPhases(s: Summary): string {
+  const steps = new Map<string, number[]>()
+  for (const r of s.runs)
+    for (const p of r.ours.phases ?? []) steps.set(p.step, [...(steps.get(p.step) ?? []), p.seconds])
+  const parts = [...steps].map(([step, xs]) => `${step} ${median(xs).toFixed(1)}`)
+  return `our steps, median s: ${parts.join(', ')}`
+}
+
 export function formatRuns(s: Summary): string {
   const mb = (n: number | undefined) => ((n ?? 0) / 1e6).toFixed(0)
   return s.runs

@@ -3,13 +3,14 @@
 // same run. See docs/bench-install.md.
 import { mkdirSync, readdirSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errors, ImgswarmError } from '../../common/errors.ts'
 import { ensureTools, GNU_TIME, run, stopAll } from '../pack/proc.ts'
 import { ensureTree, forgetTree } from '../pack/tree.ts'
+import { stopPhased } from './phases.ts'
 import { formatProfile, summarizeProfile } from './profile.ts'
-import { formatRuns, formatTable, type RunPair, summarize } from './report.ts'
+import { formatPhases, formatRuns, formatTable, type RunPair, summarize } from './report.ts'
 import { prepareStore, type Server, startServer } from './server.ts'
 import { BASELINE_SCRIPT, baseline, check, ours, oursArgs, type SideResult } from './sides.ts'
 
@@ -100,7 +101,7 @@ const env = { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none'
 
 async function side(which: 'ours' | 'baseline', s: Server, target: string): Promise<SideResult> {
   await settle(target, s)
-  const r = which === 'ours' ? await ours(BIN, env, s, target) : await baseline(s, target)
+  const r = which === 'ours' ? await ours(BIN, env, s, target, dirname(target)) : await baseline(s, target)
   const c = check(s.tree, target)
   log(
     `  ${which}: ${r.wall.toFixed(2)} s, peak RSS ${((r.rssKiB * 1024) / 1e6).toFixed(0)} MB; checked ${c.entries} entries, hashed ${c.hashed} files (${(c.hashedBytes / 1e6).toFixed(0)} MB)`,
@@ -157,7 +158,7 @@ async function main(o: Opts, servers: Server[]): Promise<void> {
 
   const sum = summarize(s.image.size, pairs)
   const head = `install benchmark: ${stats.entries.toLocaleString('en-US')} entries (${stats.files.toLocaleString('en-US')} files, ${stats.largeFiles} large), ${o.runs} run(s), medians; machine: ${cpus().length} cores`
-  const lines = [head, '', formatTable(sum), '', 'raw runs:', formatRuns(sum)]
+  const lines = [head, '', formatTable(sum), '', formatPhases(sum), 'raw runs:', formatRuns(sum)]
   lines.push(
     '',
     'ours: bin/imgswarm install --target-dir (from source) --seed-time 0 --post none, serve in its own process.',
@@ -200,6 +201,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return
     stopping = true
     log(`${sig}: stopping and cleaning up`)
+    stopPhased()
     void Promise.all([stopAll(), ...servers.map((s) => s.stop())]).then(() => {
       if (!opts.keep) cleanup(opts)
       process.exit(sig === 'SIGINT' ? 130 : 143)

@@ -6,6 +6,7 @@ import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } f
 import { join, relative } from 'node:path'
 import { errors } from '../../common/errors.ts'
 import { timed } from '../pack/proc.ts'
+import { type Phase, timedPhases } from './phases.ts'
 import { HOSTNAME, type Server, SYSTEM_DIR } from './server.ts'
 
 export interface SideResult {
@@ -13,9 +14,10 @@ export interface SideResult {
   rssKiB: number
   user: number
   sys: number
-  /** Ours only: where the bytes came from. */
+  /** Ours only: where the bytes came from, and the wall time of each install step. */
   bytesFromPeers?: number
   bytesFromWebseed?: number
+  phases?: Phase[]
 }
 
 interface Summary {
@@ -45,8 +47,14 @@ export function oursArgs(s: Server, target: string): string[] {
   ]
 }
 
-export async function ours(bin: string, env: NodeJS.ProcessEnv, s: Server, target: string): Promise<SideResult> {
-  const t = await timed(bin, oursArgs(s, target), { env })
+export async function ours(
+  bin: string,
+  env: NodeJS.ProcessEnv,
+  s: Server,
+  target: string,
+  workDir: string,
+): Promise<SideResult> {
+  const t = await timedPhases(bin, oursArgs(s, target), env, workDir)
   let summary: Summary
   try {
     summary = JSON.parse(t.stdout) as Summary
@@ -62,6 +70,7 @@ export async function ours(bin: string, env: NodeJS.ProcessEnv, s: Server, targe
     sys: t.sys,
     bytesFromPeers: st.bytesFromPeers ?? 0,
     bytesFromWebseed: st.bytesFromWebseed ?? 0,
+    phases: t.phases,
   }
 }
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { haveTools, loopDisk, scratchDir, sh } from '../disks/loop.ts'
 import { storedEvents } from '../support/events.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
-import { type ImageServer, imageServer, installNode } from './harness.ts'
+import { type ImageServer, imageServer, installNode, nodeArgs } from './harness.ts'
 import { describeTree, diffTrees } from './tree.ts'
 
 const LAYOUT = `table = "gpt"
@@ -64,21 +64,16 @@ describe.runIf(isRoot && missing.length === 0)('imgswarm install --disk (loop de
       files: { 'layout.toml': LAYOUT },
     })
     const mnt = join(scratchDir(), 'target')
-    const r = await installNode([
-      '--server',
-      server.running.url,
-      '--pubkey',
-      server.pubkey,
-      '--disk',
-      dev,
-      '--mount-dir',
-      mnt,
-      '--hostname',
-      'd1',
-      '--seed-time',
-      '0',
-      '--json',
-    ]).result
+    const r = await installNode(
+      nodeArgs({
+        url: server.running.url,
+        pubkey: server.pubkey,
+        disk: dev,
+        mountDir: mnt,
+        hostname: 'd1',
+        json: true,
+      }),
+    ).result
     expect(r.stderr).not.toMatch(/error/i)
     expect(r.status, r.stderr).toBe(0)
     // Unmounted at the end.
@@ -154,20 +149,15 @@ describe.runIf(isRoot && missing.length === 0)('imgswarm install --disk (loop de
     const { dev, file } = await loopDisk(64 * 1024 * 1024)
     server = await imageServer(dir, { dataMb: 1, plans: PLANS, overrides: OVERRIDES, files: { 'layout.toml': LAYOUT } })
     const before = await readFile(file)
-    const r = await installNode([
-      '--server',
-      server.running.url,
-      '--pubkey',
-      server.pubkey,
-      '--disk',
-      dev,
-      '--mount-dir',
-      join(scratchDir(), 'target'),
-      '--hostname',
-      'd1',
-      '--seed-time',
-      '0',
-    ]).result
+    const r = await installNode(
+      nodeArgs({
+        url: server.running.url,
+        pubkey: server.pubkey,
+        disk: dev,
+        mountDir: join(scratchDir(), 'target'),
+        hostname: 'd1',
+      }),
+    ).result
     expect(r.status).not.toBe(0)
     expect(r.stderr).toMatch(/IMGSWARM_ERR_DISK/)
     expect((await readFile(file)).equals(before)).toBe(true)

@@ -111,6 +111,30 @@ export async function imageServer(
   return { store, running, pubkey: join(store.root, 'keys', 'manifest-signing.pub') }
 }
 
+export interface NodeArgs {
+  url: string
+  pubkey: string
+  hostname: string
+  /** Install into this directory, or (with mountDir) onto this disk. */
+  targetDir?: string
+  disk?: string
+  mountDir?: string
+  /** Default 0: the tests end when the install does. */
+  seedTime?: number
+  json?: boolean
+  extra?: string[]
+}
+
+/** The `imgswarm install` arguments of a test node. */
+export function nodeArgs(a: NodeArgs): string[] {
+  const dest =
+    a.disk === undefined ? ['--target-dir', a.targetDir ?? ''] : ['--disk', a.disk, '--mount-dir', a.mountDir ?? '']
+  return [
+    ...['--server', a.url, '--pubkey', a.pubkey, ...dest, '--hostname', a.hostname],
+    ...['--seed-time', String(a.seedTime ?? 0), ...(a.json ? ['--json'] : []), ...(a.extra ?? [])],
+  ]
+}
+
 export interface NodeRun {
   status: number | null
   signal: NodeJS.Signals | null

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { haveTools, loopDisk, scratchDir } from '../disks/loop.ts'
 import { storedEvents } from '../support/events.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
-import { type ImageServer, imageServer, installNode } from './harness.ts'
+import { type ImageServer, imageServer, installNode, nodeArgs } from './harness.ts'
 
 interface Summary {
   inPlace: boolean
@@ -56,21 +56,17 @@ describe.runIf(isRoot && missing.length === 0)('a swarm of install clients', () 
     for (let i = 1; i <= 5; i++) {
       const { dev } = await loopDisk(256 * MiB)
       nodes.push(
-        installNode([
-          '--server',
-          url,
-          '--pubkey',
-          server.pubkey,
-          '--disk',
-          dev,
-          '--mount-dir',
-          join(scratchDir(), 'target'),
-          '--hostname',
-          `s${i}`,
-          '--seed-time',
-          '120',
-          '--json',
-        ]),
+        installNode(
+          nodeArgs({
+            url: url,
+            pubkey: server.pubkey,
+            disk: dev,
+            mountDir: join(scratchDir(), 'target'),
+            hostname: `s${i}`,
+            seedTime: 120,
+            json: true,
+          }),
+        ),
       )
     }
     const results = await Promise.all(nodes.map((n) => n.result))
@@ -102,19 +98,7 @@ describe.runIf(isRoot)('resume', () => {
     })
     const url = server.running.url
     const target = join(dir, 'target')
-    const args = [
-      '--server',
-      url,
-      '--pubkey',
-      server.pubkey,
-      '--target-dir',
-      target,
-      '--hostname',
-      'r1',
-      '--seed-time',
-      '0',
-      '--json',
-    ]
+    const args = nodeArgs({ url: url, pubkey: server.pubkey, targetDir: target, hostname: 'r1', json: true })
     const first = installNode(args)
     // Wait until the server has seen it pass a quarter of the download, then pull the plug.
     for (;;) {

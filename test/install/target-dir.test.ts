@@ -10,7 +10,7 @@ import { loadOrCreateSigningKey, Store } from '../../seeder/index.ts'
 import { freePort } from '../serve/harness.ts'
 import { storedEvents } from '../support/events.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
-import { type ImageServer, imageServer, installNode, type Override } from './harness.ts'
+import { type ImageServer, imageServer, installNode, nodeArgs, type Override } from './harness.ts'
 import { describeTree, diffTrees } from './tree.ts'
 
 const PLANS = `
@@ -40,19 +40,9 @@ describe.runIf(isRoot)('imgswarm install --target-dir', () => {
     const dir = await tempDir()
     server = await imageServer(dir, { dataMb: 8, overrides: OVERRIDES, plans: PLANS })
     const target = join(dir, 'target')
-    const node = installNode([
-      '--server',
-      server.running.url,
-      '--pubkey',
-      server.pubkey,
-      '--target-dir',
-      target,
-      '--hostname',
-      'n1',
-      '--seed-time',
-      '0',
-      '--json',
-    ])
+    const node = installNode(
+      nodeArgs({ url: server.running.url, pubkey: server.pubkey, targetDir: target, hostname: 'n1', json: true }),
+    )
     const r = await node.result
     expect(r.stderr).not.toMatch(/error/i)
     expect(r.status, r.stderr).toBe(0)
@@ -98,18 +88,9 @@ describe.runIf(isRoot)('imgswarm install --target-dir', () => {
     const other = await imageServer(join(dir, 'other'), { dataMb: 1, plans: PLANS, overrides: OVERRIDES })
     await other.running.stop()
     const target = join(dir, 'target')
-    const r = await installNode([
-      '--server',
-      server.running.url,
-      '--pubkey',
-      other.pubkey,
-      '--target-dir',
-      target,
-      '--hostname',
-      'n1',
-      '--seed-time',
-      '0',
-    ]).result
+    const r = await installNode(
+      nodeArgs({ url: server.running.url, pubkey: other.pubkey, targetDir: target, hostname: 'n1' }),
+    ).result
     expect(r.status, r.stderr).toBe(3)
     expect(r.stderr).toContain('IMGSWARM_ERR_MANIFEST_SIGNATURE')
     expect(await readdir(target).catch(() => [])).toEqual([])
@@ -122,18 +103,7 @@ describe.runIf(isRoot)('imgswarm install --target-dir', () => {
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
     const target = join(dir, 'target')
-    const node = installNode([
-      '--server',
-      url,
-      '--pubkey',
-      await pubkeyOnly(dir),
-      '--target-dir',
-      target,
-      '--hostname',
-      'n1',
-      '--seed-time',
-      '0',
-    ])
+    const node = installNode(nodeArgs({ url: url, pubkey: await pubkeyOnly(dir), targetDir: target, hostname: 'n1' }))
     await node.waitFor(/unreachable|retrying/i, 60_000)
     server = await imageServer(dir, { dataMb: 1, plans: PLANS, overrides: OVERRIDES, serve: { port, publicUrl: url } })
     const r = await node.result
@@ -152,20 +122,14 @@ describe.runIf(isRoot)('imgswarm install --target-dir', () => {
     plan.overrides = plan.overrides.slice(1)
     const good = join(dir, 'plan.json')
     await writeFile(good, JSON.stringify(plan))
-    const args = (target: string, file: string) => [
-      '--server',
-      server?.running.url ?? '',
-      '--pubkey',
-      server?.pubkey ?? '',
-      '--target-dir',
-      target,
-      '--hostname',
-      'n1',
-      '--seed-time',
-      '0',
-      '--plan',
-      file,
-    ]
+    const args = (target: string, file: string) =>
+      nodeArgs({
+        url: server?.running.url ?? '',
+        pubkey: server?.pubkey ?? '',
+        targetDir: target,
+        hostname: 'n1',
+        extra: ['--plan', file],
+      })
     const ok = await installNode(args(join(dir, 't1'), good)).result
     expect(ok.status, ok.stderr).toBe(0)
     expect(await readFile(join(dir, 't1/etc/motd'), 'utf8')).toBe('n1 motd\n')

@@ -1,6 +1,7 @@
 // Another BitTorrent client as the seeder: aria2c (Debian package aria2).
-// The engine asks webtorrent peers for 64 KiB blocks but must split its
-// requests into 16 KiB ones for other clients, which may refuse more.
+// The engine asks webtorrent peers for 64 KiB blocks and splits its
+// requests into 16 KiB ones for other clients, which may refuse more
+// (aria2c happens to accept 64 KiB: the test checks the sizes sent).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
