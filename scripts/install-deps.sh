@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh run    what `imgswarm` itself calls (cp, getfattr/setfattr, mknod, zstd)
 #   scripts/install-deps.sh test   plus what the tests and benchmarks compare against
 set -eu
-want="attr coreutils zstd fdisk util-linux mount e2fsprogs xfsprogs dosfstools"
+want="attr coreutils zstd fdisk util-linux mount e2fsprogs xfsprogs dosfstools iproute2"
 if [ "${1:-run}" = test ]; then
   want="$want aria2 transmission-cli mktorrent tar time grub-pc-bin grub-efi-amd64-bin grub2-common busybox-static openssh-client fusefat"
 fi

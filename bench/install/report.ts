@@ -25,6 +25,8 @@ export interface Summary {
   baselineRssMB: number | undefined
   oursCpu: number
   baselineCpu: number | undefined
+  oursServerCpu: number
+  baselineServerCpu: number | undefined
 }
 
 const rssMB = (kib: number) => (kib * 1024) / 1e6
@@ -44,6 +46,8 @@ export function summarize(archiveBytes: number, runs: RunPair[]): Summary {
     baselineRssMB: base.length ? Math.max(...base.map((b) => rssMB(b.rssKiB))) : undefined,
     oursCpu: median(runs.map((r) => cpu(r.ours))),
     baselineCpu: base.length ? median(base.map(cpu)) : undefined,
+    oursServerCpu: median(runs.map((r) => r.ours.serverCpu ?? 0)),
+    baselineServerCpu: base.length ? median(base.map((b) => b.serverCpu ?? 0)) : undefined,
   }
 }
 
@@ -52,13 +56,13 @@ const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS')
 export function formatTable(s: Summary): string {
   const gb = s.archiveBytes / 1e9
   const lines = [
-    `${''.padEnd(28)}${'wall s'.padStart(9)}${'cpu s'.padStart(9)}${'MB/s'.padStart(9)}${'peak RSS MB'.padStart(13)}`,
+    `${''.padEnd(26)}${'wall s'.padStart(8)}${'cpu s'.padStart(8)}${'serve cpu s'.padStart(13)}${'MB/s'.padStart(7)}${'peak RSS MB'.padStart(13)}`,
   ]
-  const row = (name: string, wall: number, cpuS: number, rss: number) =>
-    `${name.padEnd(28)}${wall.toFixed(2).padStart(9)}${cpuS.toFixed(2).padStart(9)}${(s.archiveBytes / 1e6 / wall).toFixed(0).padStart(9)}${rss.toFixed(0).padStart(13)}`
-  lines.push(row('ours: imgswarm install', s.oursWall, s.oursCpu, s.oursRssMB))
+  const row = (name: string, wall: number, cpuS: number, serverCpu: number, rss: number) =>
+    `${name.padEnd(26)}${wall.toFixed(2).padStart(8)}${cpuS.toFixed(2).padStart(8)}${serverCpu.toFixed(2).padStart(13)}${(s.archiveBytes / 1e6 / wall).toFixed(0).padStart(7)}${rss.toFixed(0).padStart(13)}`
+  lines.push(row('ours: imgswarm install', s.oursWall, s.oursCpu, s.oursServerCpu, s.oursRssMB))
   if (s.baselineWall !== undefined && s.baselineCpu !== undefined && s.baselineRssMB !== undefined) {
-    lines.push(row('baseline: curl | tar -x', s.baselineWall, s.baselineCpu, s.baselineRssMB))
+    lines.push(row('baseline: curl | tar -x', s.baselineWall, s.baselineCpu, s.baselineServerCpu ?? 0, s.baselineRssMB))
   }
   lines.push('')
   if (s.ratio !== undefined) {

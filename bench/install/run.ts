@@ -3,7 +3,7 @@
 // same run. See docs/bench-install.md.
 import { mkdirSync, readdirSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errors, ImgswarmError } from '../../common/errors.ts'
 import { ensureTools, GNU_TIME, run, stopAll } from '../pack/proc.ts'
@@ -13,6 +13,7 @@ import { formatProfile, summarizeProfile } from './profile.ts'
 import { formatPhases, formatRuns, formatTable, type RunPair, summarize } from './report.ts'
 import { prepareStore, type Server, startServer } from './server.ts'
 import { BASELINE_SCRIPT, baseline, check, ours, oursArgs, type SideResult } from './sides.ts'
+import { checkFsTools, clearTargets, freshTarget, type Target } from './target.ts'
 
 const REPO = resolve(import.meta.dirname, '../..')
 const BIN = join(REPO, 'bin/imgswarm')
@@ -25,6 +26,8 @@ const USAGE = `usage: node bench/install/run.ts [options]
   --profile         after the runs, install once more under node --cpu-prof and
                     print where the client's main thread spends its time
   --upload-limit B  serve.upload_limit in bytes/s (default 0: none)
+  --plain-dir       install into a plain directory in --work, not a fresh ext4
+                    file system per run (no root needed for it; noisier: see docs)
   --work DIR        work directory, on a disk, not tmpfs (default .bench-out/install)
   --keep            keep the tree and the packed store (a later run with the same
                     --size-gb and --seed reuses them)
@@ -40,6 +43,7 @@ function options() {
       'rss-only': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'upload-limit': { type: 'string', default: '0' },
+      'plain-dir': { type: 'boolean', default: false },
       work: { type: 'string' },
       keep: { type: 'boolean', default: false },
       seed: { type: 'string', default: 'imgswarm-install-1' },
@@ -62,16 +66,16 @@ function paths(work: string) {
     tree: join(work, 'tree'),
     treeStamp: join(work, 'tree.stamp.json'),
     store: join(work, 'store'),
-    target: join(work, 'target'),
     profile: join(work, 'profile'),
     serveLog: join(work, 'serve.log'),
   }
 }
 
-function cleanup(o: Opts): void {
+async function cleanup(o: Opts): Promise<void> {
   const p = paths(o.work)
+  await clearTargets(o.work).catch((e: Error) => log(`cleanup: ${e.message}`))
   forgetTree(p.tree, p.treeStamp)
-  for (const f of [p.store, p.target, p.profile, p.serveLog]) rmSync(f, { recursive: true, force: true })
+  for (const f of [p.store, p.profile, p.serveLog]) rmSync(f, { recursive: true, force: true })
   try {
     if (readdirSync(o.work).length === 0) rmdirSync(o.work)
   } catch {}
@@ -90,34 +94,37 @@ function checkDisk(dir: string, bytes: number): void {
 }
 
 /** A fresh empty target, nothing dirty left from the step before, and the archive in the page cache. */
-async function settle(target: string, s: Server): Promise<void> {
-  rmSync(target, { recursive: true, force: true })
-  mkdirSync(target)
+async function settle(o: Opts, s: Server): Promise<Target> {
+  const t = await freshTarget(o.work, s.image.size, o['plain-dir'])
   await run('sync', [])
   await run('bash', ['-c', 'cat "$1" >/dev/null', 'warm', s.archive])
+  return t
 }
 
 const env = { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' }
 
-async function side(which: 'ours' | 'baseline', s: Server, target: string): Promise<SideResult> {
-  await settle(target, s)
-  const r = which === 'ours' ? await ours(BIN, env, s, target, dirname(target)) : await baseline(s, target)
-  const c = check(s.tree, target)
+async function side(which: 'ours' | 'baseline', o: Opts, s: Server): Promise<SideResult> {
+  const t = await settle(o, s)
+  const cpu0 = s.cpuSeconds()
+  const r = which === 'ours' ? await ours(BIN, env, s, t.dir, o.work) : await baseline(s, t.dir)
+  r.serverCpu = s.cpuSeconds() - cpu0
+  const c = check(s.tree, t.dir)
   log(
-    `  ${which}: ${r.wall.toFixed(2)} s, peak RSS ${((r.rssKiB * 1024) / 1e6).toFixed(0)} MB; checked ${c.entries} entries, hashed ${c.hashed} files (${(c.hashedBytes / 1e6).toFixed(0)} MB)`,
+    `  ${which}: ${r.wall.toFixed(2)} s, server CPU ${r.serverCpu.toFixed(1)} s, peak RSS ${((r.rssKiB * 1024) / 1e6).toFixed(0)} MB; checked ${c.entries} entries, hashed ${c.hashed} files (${(c.hashedBytes / 1e6).toFixed(0)} MB)`,
   )
-  rmSync(target, { recursive: true, force: true })
+  await t.dispose()
   return r
 }
 
-async function profileOnce(s: Server, p: ReturnType<typeof paths>): Promise<string> {
+async function profileOnce(o: Opts, s: Server): Promise<string> {
+  const p = paths(o.work)
   rmSync(p.profile, { recursive: true, force: true })
   mkdirSync(p.profile)
-  await settle(p.target, s)
+  const t = await settle(o, s)
   log('profile: one more install under node --cpu-prof (not in the table)')
   const nodeOptions = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${p.profile}`.trim()
-  await run(BIN, oursArgs(s, p.target), { env: { ...env, NODE_OPTIONS: nodeOptions } })
-  rmSync(p.target, { recursive: true, force: true })
+  await run(BIN, oursArgs(s, t.dir), { env: { ...env, NODE_OPTIONS: nodeOptions } })
+  await t.dispose()
   // The client's own process wrote the biggest profile (children, if any, are short-lived).
   const files = readdirSync(p.profile).filter((f) => f.endsWith('.cpuprofile'))
   const biggest = files.map((f) => join(p.profile, f)).sort((a, b) => statSync(b).size - statSync(a).size)[0]
@@ -128,9 +135,10 @@ async function profileOnce(s: Server, p: ReturnType<typeof paths>): Promise<stri
 
 async function main(o: Opts, servers: Server[]): Promise<void> {
   ensureTools([GNU_TIME, 'tar', 'curl', 'sync', 'bash'], log)
+  if (!o['plain-dir']) await checkFsTools()
   const p = paths(o.work)
   mkdirSync(o.work, { recursive: true })
-  checkDisk(o.work, 4.2 * o.sizeGb * 1e9)
+  checkDisk(o.work, 4.5 * o.sizeGb * 1e9)
   const spec = { seed: o.seed, sizeGb: o.sizeGb }
   const t0 = Date.now()
   const { stats, reused } = ensureTree(p.tree, p.treeStamp, spec, log)
@@ -148,12 +156,12 @@ async function main(o: Opts, servers: Server[]): Promise<void> {
     // Alternate the order so that neither side always runs on a machine the other just heated up.
     const first = i % 2 === 1 || o['rss-only'] ? 'ours' : 'baseline'
     log(`run ${i}/${o.runs} (${first} first)`)
-    const before = first === 'baseline' ? await side('baseline', s, p.target) : undefined
-    const a = await side('ours', s, p.target)
-    const after = first === 'ours' && !o['rss-only'] ? await side('baseline', s, p.target) : undefined
+    const before = first === 'baseline' ? await side('baseline', o, s) : undefined
+    const a = await side('ours', o, s)
+    const after = first === 'ours' && !o['rss-only'] ? await side('baseline', o, s) : undefined
     pairs.push({ run: i, first, ours: a, baseline: before ?? after })
   }
-  const profile = o.profile ? await profileOnce(s, p) : undefined
+  const profile = o.profile ? await profileOnce(o, s) : undefined
   await s.stop()
 
   const sum = summarize(s.image.size, pairs)
@@ -202,10 +210,10 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true
     log(`${sig}: stopping and cleaning up`)
     stopPhased()
-    void Promise.all([stopAll(), ...servers.map((s) => s.stop())]).then(() => {
-      if (!opts.keep) cleanup(opts)
-      process.exit(sig === 'SIGINT' ? 130 : 143)
-    })
+    void Promise.all([stopAll(), ...servers.map((s) => s.stop())])
+      .then(() => (opts.keep ? clearTargets(opts.work) : cleanup(opts)))
+      .catch((e: Error) => log(`cleanup: ${e.message}`))
+      .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143))
   })
 }
 
@@ -218,6 +226,6 @@ try {
   if (e instanceof ImgswarmError && e.hint) console.error(`  what to do: ${e.hint}`)
 } finally {
   await Promise.all(servers.map((s) => s.stop()))
-  if (!opts.keep && !stopping) cleanup(opts)
+  if (!stopping) await (opts.keep ? clearTargets(opts.work) : cleanup(opts))
 }
 process.exitCode = code

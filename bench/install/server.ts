@@ -34,7 +34,23 @@ export interface Server {
   image: Artifact
   /** The imported tree the archive was packed from: what a correct install reproduces. */
   tree: string
+  /** CPU seconds (user + system) the server process has used so far. */
+  cpuSeconds(): number
   stop(): Promise<void>
+}
+
+/** USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux architecture we run on. */
+const USER_HZ = 100
+
+function cpuOf(pid: number | undefined): number {
+  if (pid === undefined) return 0
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.split(' ') ?? []
+    return (Number(rest[11]) + Number(rest[12])) / USER_HZ
+  } catch {
+    return 0
+  }
 }
 
 /** Imports and packs `tree` into `store` unless the stamp says it already holds this spec. */
@@ -162,6 +178,7 @@ export async function startServer(
       archive: join(store, 'packed', 'images', `${image.name}@${image.version}.tar`),
       image,
       tree: storedTree(store),
+      cpuSeconds: () => cpuOf(child.pid),
       stop,
     }
   } catch (e) {

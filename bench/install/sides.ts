@@ -14,6 +14,8 @@ export interface SideResult {
   rssKiB: number
   user: number
   sys: number
+  /** CPU seconds the server spent meanwhile (filled in by the caller). */
+  serverCpu?: number
   /** Ours only: where the bytes came from, and the wall time of each install step. */
   bytesFromPeers?: number
   bytesFromWebseed?: number
