@@ -1,6 +1,6 @@
 // An iperf-like TCP probe between two hosts of a fleet: a Node receiver and
-// sender, each a child process in its host's namespace (this file is also
-// the probe program). The rate counts the bytes after the first arrival, so
+// sender, each a child process in its host's namespace (started as
+// fleetsim/probe-main.ts). The rate counts the bytes after the first arrival, so
 // the token bucket's initial burst does not inflate it.
 import { connect, createServer } from 'node:net'
 import { errors } from '../common/errors.ts'
@@ -12,10 +12,12 @@ export interface ProbeResult {
   bps: number
 }
 
-const SELF = new URL(import.meta.url).pathname
+// The program the probe runs in each namespace (never imported: a bundle of
+// the CLI must not start it).
+const MAIN = new URL('./probe-main.ts', import.meta.url).pathname
 const CHUNK = 64 * 1024
 
-function receive(port: number): void {
+export function receive(port: number): void {
   const srv = createServer((sock) => {
     let first = 0
     let last = 0
@@ -41,7 +43,7 @@ function receive(port: number): void {
   srv.listen(port, '0.0.0.0', () => process.stdout.write('listening\n'))
 }
 
-function send(host: string, port: number, total: number): void {
+export function send(host: string, port: number, total: number): void {
   const buf = Buffer.alloc(CHUNK, 0x5a)
   const sock = connect(port, host)
   let sent = 0
@@ -62,7 +64,7 @@ function send(host: string, port: number, total: number): void {
 
 /** Sends `bytes` from one host to another over TCP and returns the rate the receiver saw. */
 export async function probe(from: Host, to: Host, bytes: number, port = 5201): Promise<ProbeResult> {
-  const rx = to.spawn(process.execPath, [SELF, 'recv', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const rx = to.spawn(process.execPath, [MAIN, 'recv', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   rx.stderr?.on('data', (c: Buffer) => {
@@ -76,7 +78,7 @@ export async function probe(from: Host, to: Host, bytes: number, port = 5201): P
     })
     rx.once('close', () => reject(errors.tool('probe receiver', `on ${to.name} it ended: ${err.trim()}`)))
   })
-  const tx = await from.exec(process.execPath, [SELF, 'send', to.ip, String(port), String(bytes)])
+  const tx = await from.exec(process.execPath, [MAIN, 'send', to.ip, String(port), String(bytes)])
   if (tx.code !== 0) {
     rx.kill('SIGKILL')
     throw errors.tool('probe sender', `on ${from.name}: ${tx.stderr.trim()}`)
@@ -85,14 +87,4 @@ export async function probe(from: Host, to: Host, bytes: number, port = 5201): P
   const line = out.split('\n').find((l) => l.startsWith('{'))
   if (line === undefined) throw errors.tool('probe receiver', `on ${to.name} it printed no result: ${err.trim()}`)
   return JSON.parse(line) as ProbeResult
-}
-
-if (process.argv[1] === SELF) {
-  const [mode, a, b, c] = process.argv.slice(2)
-  if (mode === 'recv') receive(Number(a))
-  else if (mode === 'send') send(a as string, Number(b), Number(c))
-  else {
-    process.stderr.write('usage: probe.ts recv PORT | send HOST PORT BYTES\n')
-    process.exit(2)
-  }
 }

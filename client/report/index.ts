@@ -119,7 +119,7 @@ export function createReporter(init: ReporterInit): Reporter {
           }
         })
         wake = undefined
-        delay = Math.min(delay * 2, 30_000)
+        delay = Math.min(delay * 2, 10_000)
       }
     } finally {
       sending = false
