@@ -2,11 +2,12 @@
 // tree imported and packed uncompressed (through the CLI, untimed), and a real
 // `imgswarm serve` in its own process, so that the client and the server never
 // share an event loop.
+
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
+import { freeLocalPort as freePort } from '../../common/net.ts'
 import { run } from '../pack/proc.ts'
 
 export const IMAGE = 'benchimg'
@@ -94,17 +95,6 @@ export function storedTree(store: string): string {
   const versions = readdirSync(dir)
   if (versions.length !== 1) throw errors.tool('bench', `expected one version under ${dir}, found ${versions.length}`)
   return join(dir, versions[0] as string)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -1,10 +1,12 @@
 // The demo from start to end: choose the fleet or the loopback fallback,
 // build and pack the sample, start serve, reimage every node while showing
 // it live, check each node, print the summary, and undo everything.
+
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
+import { freeLocalPort } from '../../common/net.ts'
 import { type ApiAccess, ApiClient, answers, directAccess, relayAccess } from './api.ts'
 import { Cleanup, detachSync, removeSync } from './cleanup.ts'
 import { attachDisks, type LoopDisks, missingDiskTools, unmountAll, withRootMounted } from './disks.ts'
@@ -217,16 +219,4 @@ async function demoIn(
     : `loopback, server upload capped at ${o.serverRate} Mbit/s`
   if (!o.json) process.stdout.write(`${formatSummary(summary, rates).join('\n')}\n`)
   return summary
-}
-
-async function freeLocalPort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
 }

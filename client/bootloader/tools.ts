@@ -1,8 +1,10 @@
 // Finding GRUB: in the image (used through a chroot) or on this machine.
-import { access, chmod, constants, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises'
+
+import { access, chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
+import { firstExecutable } from '../../common/exec.ts'
 import { resolveInTarget, targetExecutable } from '../identity/index.ts'
 
 export type Platform = 'i386-pc' | 'x86_64-efi'
@@ -45,17 +47,7 @@ export function searchPath(): string[] {
 }
 
 export async function which(tool: string, dirs = searchPath()): Promise<string | undefined> {
-  for (const d of dirs) {
-    const p = join(d, tool)
-    if (
-      await access(p, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return p
-  }
-  return undefined
+  return firstExecutable(dirs, tool)
 }
 
 export async function checkHostGrub(platforms: Platform[], libDir: string): Promise<void> {

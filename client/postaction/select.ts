@@ -1,9 +1,11 @@
 // What each post-action runs on this system. The initramfs has busybox and
 // no systemd; a running system told to reimage has systemd: pick by what
 // exists, with the kernel's sysrq trigger as the last resort.
-import { access, constants, readFile, stat } from 'node:fs/promises'
+
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
+import { firstExecutable } from '../../common/exec.ts'
 import { findKernels } from '../bootloader/index.ts'
 import { readTargetFile, resolveInTarget } from '../identity/index.ts'
 
@@ -21,17 +23,10 @@ const BIN_DIRS = ['usr/local/sbin', 'usr/local/bin', 'usr/sbin', 'usr/bin', 'sbi
 
 /** A program in the running system (under `root`), as a host path. */
 export async function findTool(root: string, tool: string): Promise<string | undefined> {
-  for (const d of BIN_DIRS) {
-    const p = join(root, d, tool)
-    if (
-      await access(p, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return p
-  }
-  return undefined
+  return firstExecutable(
+    BIN_DIRS.map((d) => join(root, d)),
+    tool,
+  )
 }
 
 /** reboot and poweroff: systemctl when systemd runs, else the busybox (or sysvinit) command, else sysrq. */

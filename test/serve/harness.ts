@@ -1,25 +1,17 @@
 // Starts a real `serve` (tracker, seeder, web seed, API) on loopback ports
 // over a temporary store with one packed image.
+
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { type Config, loadConfig } from '../../common/config.ts'
 import { createLogger } from '../../common/log.ts'
+import { freeLocalPort as freePort } from '../../common/net.ts'
 import { packVersion, Store } from '../../seeder/index.ts'
 import { createImageServer, type ImageServer } from '../../seeder/serve.ts'
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
-}
+export { freePort }
 
 export async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256')
