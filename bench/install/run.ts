@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errors, ImgswarmError } from '../../common/errors.ts'
+import { optionsOrExit } from '../cli.ts'
 import { ensureTools, GNU_TIME, run, stopAll } from '../pack/proc.ts'
 import { ensureTree, forgetTree } from '../pack/tree.ts'
 import { stopPhased } from './phases.ts'
@@ -190,17 +191,7 @@ async function main(o: Opts, servers: Server[]): Promise<void> {
   log(`results: ${RESULT}`)
 }
 
-let opts: Opts
-try {
-  opts = options()
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`)
-  process.exit(2)
-}
-if (opts.help) {
-  console.error(USAGE)
-  process.exit(0)
-}
+const opts: Opts = optionsOrExit(options, USAGE)
 
 const servers: Server[] = []
 let stopping = false

@@ -5,6 +5,7 @@ import { cpus, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errors, ImgswarmError } from '../../common/errors.ts'
+import { optionsOrExit } from '../cli.ts'
 import { launcherMode } from './launcher.ts'
 import { ensureTools, GNU_TIME, run, stopAll } from './proc.ts'
 import { formatRuns, formatTable, type ModeSummary, type RunPair, summarize } from './report.ts'
@@ -231,17 +232,7 @@ async function main(o: Opts): Promise<void> {
   log(`results: ${RESULT}`)
 }
 
-let opts: Opts
-try {
-  opts = options()
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`)
-  process.exit(2)
-}
-if (opts.help) {
-  console.error(USAGE)
-  process.exit(0)
-}
+const opts: Opts = optionsOrExit(options, USAGE)
 
 let stopping = false
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { errors, ImgswarmError } from '../../common/errors.ts'
 import { cleanupStale, createFleet, type Fleet, fleetUnsupported } from '../../fleetsim/index.ts'
+import { optionsOrExit } from '../cli.ts'
 import { aria2 } from './aria2.ts'
 import { multicast, unicast } from './baselines.ts'
 import { peerBound, type Rates, unicastBound } from './bound.ts'
@@ -209,17 +210,7 @@ async function main(o: Opts): Promise<void> {
 
 const ac = new AbortController()
 const fleets = new Set<Fleet>()
-let opts: Opts
-try {
-  opts = options()
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`)
-  process.exit(2)
-}
-if (opts.help) {
-  console.error(USAGE)
-  process.exit(0)
-}
+const opts: Opts = optionsOrExit(options, USAGE)
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     log(`${sig}: stopping and cleaning up`)
