@@ -1,7 +1,6 @@
 // The kernels an image carries in /boot (Debian names: vmlinuz-VERSION with
 // initrd.img-VERSION), newest first, for grub.cfg and for kexec.
-import { lstat } from 'node:fs/promises'
-import { listTargetDir, resolveInTarget } from '../identity/index.ts'
+import { isFileInTarget, listTargetDir } from '../identity/index.ts'
 
 export interface Kernel {
   version: string
@@ -17,22 +16,15 @@ export async function findKernels(target: string): Promise<Kernel[]> {
   for (const name of names) {
     if (!name.startsWith('vmlinuz-') || name.length === 'vmlinuz-'.length) continue
     const version = name.slice('vmlinuz-'.length)
-    if (!(await isFile(target, `/boot/${name}`))) continue
+    if (!(await isFileInTarget(target, `/boot/${name}`))) continue
     const initrd = `/boot/initrd.img-${version}`
-    found.push({ version, kernel: `/boot/${name}`, initrd: (await isFile(target, initrd)) ? initrd : undefined })
+    found.push({
+      version,
+      kernel: `/boot/${name}`,
+      initrd: (await isFileInTarget(target, initrd)) ? initrd : undefined,
+    })
   }
   return found.sort((a, b) => compareVersions(b.version, a.version))
-}
-
-async function isFile(target: string, path: string): Promise<boolean> {
-  const at = await resolveInTarget(target, path).catch(() => undefined)
-  return (
-    at !== undefined &&
-    (await lstat(at).then(
-      (s) => s.isFile(),
-      () => false,
-    ))
-  )
 }
 
 /**

@@ -1,11 +1,10 @@
 // Finding GRUB: in the image (used through a chroot) or on this machine.
-
-import { access, chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
 import { firstExecutable } from '../../common/exec.ts'
-import { resolveInTarget, targetExecutable } from '../identity/index.ts'
+import { isFileInTarget, targetExecutable } from '../identity/index.ts'
 
 export type Platform = 'i386-pc' | 'x86_64-efi'
 
@@ -29,17 +28,6 @@ export async function checkImageGrub(target: string, platforms: Platform[]): Pro
     if (!(await isFileInTarget(target, `/usr/lib/grub/${p}/modinfo.sh`)))
       throw errors.bootloaderTool(`GRUB for ${p} (/usr/lib/grub/${p})`, 'in the image', [PLATFORM_PACKAGE[p]])
   }
-}
-
-async function isFileInTarget(target: string, path: string): Promise<boolean> {
-  const at = await resolveInTarget(target, path).catch(() => undefined)
-  return (
-    at !== undefined &&
-    (await lstat(at).then(
-      (s) => s.isFile(),
-      () => false,
-    ))
-  )
 }
 
 export function searchPath(): string[] {

@@ -12,6 +12,7 @@ export {
 } from './chroot.ts'
 export { checkHostname, hostsWithName } from './hosts.ts'
 export {
+  isFileInTarget,
   listTargetDir,
   readTargetFile,
   removeTargetFile,

@@ -155,3 +155,13 @@ export async function targetDirectory(root: string, path: string): Promise<strin
   }
   return dir
 }
+
+/** True when `path` (as the installed system sees it) is a regular file inside the target. */
+export async function isFileInTarget(root: string, path: string): Promise<boolean> {
+  const at = await resolveInTarget(root, path).catch(() => undefined)
+  if (at === undefined) return false
+  return lstat(at).then(
+    (s) => s.isFile(),
+    () => false,
+  )
+}

@@ -1,6 +1,5 @@
 // Starts a real `serve` (tracker, seeder, web seed, API) on loopback ports
 // over a temporary store with one packed image.
-
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
