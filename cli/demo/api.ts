@@ -7,6 +7,7 @@
 import { createConnection, createServer, type Server } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errors } from '../../common/errors.ts'
+import type { NodeEventInput } from '../../common/events.ts'
 import type { DemoHost } from './topology.ts'
 
 // Runs with `node -e` in the server's namespace: Unix socket -> 127.0.0.1:PORT.
@@ -79,18 +80,8 @@ export interface SeederStatus {
   uploaded: number
 }
 
-export interface NodeEvent {
-  node: string
-  step: string
-  percent?: number
-  bytesDown?: number
-  bytesUp?: number
-  rateDown?: number
-  rateUp?: number
-  peers?: number
-  code?: string
-  message?: string
-}
+/** What nodes post (common/events.ts), as the server hands it back. */
+export type NodeEvent = NodeEventInput
 
 export class ApiClient {
   readonly #url: string

@@ -1,7 +1,6 @@
 // What each post-action runs on this system. The initramfs has busybox and
 // no systemd; a running system told to reimage has systemd: pick by what
 // exists, with the kernel's sysrq trigger as the last resort.
-
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
