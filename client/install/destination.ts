@@ -7,9 +7,10 @@ import { type InstallPlan, planLayout } from '../../common/plan.ts'
 import type { ClientConfig } from '../config/index.ts'
 import { type AppliedDisk, applyLayout, fstabLines, type Mounted, mountAll } from '../disks/index.ts'
 import type { CommandRunner } from '../disks/runner.ts'
+import { WORK_DIR } from '../swarm/inplace/index.ts'
 
-/** Our work folder at the top of the target; removed before the install ends. */
-export const WORK_DIR = '.imgswarm-install'
+/** Our work folder at the top of the target (the in-place store's); removed before the install ends. */
+export { WORK_DIR }
 
 export interface Destination {
   target: string

@@ -13,7 +13,7 @@ import { runPostAction } from '../postaction/index.ts'
 import { runPostInstall } from '../postinstall/index.ts'
 import { createReporter } from '../report/index.ts'
 import type { SwarmSession, SwarmStats } from '../swarm/engine/index.ts'
-import { type ArtifactInstall, installImage, installOverride, removeWorkDir, type SwarmInit } from './artifact.ts'
+import { type ArtifactInstall, installImage, installOverride, type SwarmInit } from './artifact.ts'
 import { createConsole } from './console.ts'
 import { type Destination, prepareDestination } from './destination.ts'
 
@@ -157,8 +157,8 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
     const stats = img.session.stats()
     await closeAll(sessions)
     sessions.length = 0
+    // Removes the whole work folder (overrides' staging included), keeping the root's times.
     await img.cleanup()
-    await removeWorkDir(target)
 
     const seconds = (Date.now() - started) / 1000
     enter(
