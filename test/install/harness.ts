@@ -152,7 +152,15 @@ export interface NodeProcess {
 
 /** `imgswarm install ...` as a child process (never blocks the test's event loop). */
 export function installNode(args: string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
-  const child = spawn(BIN, ['install', '--cmdline', 'none', ...args], {
+  // Disk installs mount file systems. In a mount namespace of their own (as in the
+  // initramfs, where nothing else runs), so that another test's `ip netns exec`,
+  // which copies the root namespace's mounts, cannot keep them busy after the install
+  // unmounted them (this VM's root mount propagation is private).
+  const argv = ['install', '--cmdline', 'none', ...args]
+  const [cmd, cmdArgs] = args.includes('--disk')
+    ? ['unshare', ['--mount', '--propagation', 'private', BIN, ...argv]]
+    : [BIN, argv]
+  const child = spawn(cmd as string, cmdArgs as string[], {
     env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
