@@ -5,6 +5,7 @@ import { define, HOSTILE, ImgswarmError, USAGE } from './error-core.ts'
 import { bootErrors } from './errors-boot.ts'
 import { indexErrors } from './errors-index.ts'
 import { inplaceErrors } from './errors-inplace.ts'
+import { pxeErrors } from './errors-pxe.ts'
 import { swarmErrors } from './errors-swarm.ts'
 
 export { ImgswarmError }
@@ -197,7 +198,7 @@ const baseErrors = {
 }
 
 /** Every error condition, by area; the area files own their codes. */
-export const errors = { ...baseErrors, ...indexErrors, ...inplaceErrors, ...swarmErrors, ...bootErrors }
+export const errors = { ...baseErrors, ...indexErrors, ...inplaceErrors, ...swarmErrors, ...bootErrors, ...pxeErrors }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {
   return e instanceof ImgswarmError && (code === undefined || e.code === code)
