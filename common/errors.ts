@@ -3,7 +3,9 @@
 
 import { define, HOSTILE, ImgswarmError, USAGE } from './error-core.ts'
 import { bootErrors } from './errors-boot.ts'
+import { dashboardErrors } from './errors-dashboard.ts'
 import { indexErrors } from './errors-index.ts'
+import { initramfsErrors } from './errors-initramfs.ts'
 import { inplaceErrors } from './errors-inplace.ts'
 import { pxeErrors } from './errors-pxe.ts'
 import { swarmErrors } from './errors-swarm.ts'
@@ -198,7 +200,16 @@ const baseErrors = {
 }
 
 /** Every error condition, by area; the area files own their codes. */
-export const errors = { ...baseErrors, ...indexErrors, ...inplaceErrors, ...swarmErrors, ...bootErrors, ...pxeErrors }
+export const errors = {
+  ...baseErrors,
+  ...indexErrors,
+  ...inplaceErrors,
+  ...swarmErrors,
+  ...bootErrors,
+  ...pxeErrors,
+  ...initramfsErrors,
+  ...dashboardErrors,
+}
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {
   return e instanceof ImgswarmError && (code === undefined || e.code === code)

@@ -5,6 +5,7 @@ import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises
 import { join } from 'node:path'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../../common/errors.ts'
+import { type Session, SessionStore, sessionCookie } from './session.ts'
 
 export const ADMIN_TOKEN_FILE = 'admin.token'
 const MIN_TOKEN = 16
@@ -53,31 +54,91 @@ export async function loadOrCreateAdminToken(storeRoot: string): Promise<string>
 
 export class AdminAuth {
   readonly #digest: Buffer
+  /** Dashboard sessions (POST /api/v1/login makes them); their cookie counts as the token. */
+  readonly sessions: SessionStore
 
-  constructor(token: string) {
+  constructor(token: string, sessions: SessionStore = new SessionStore()) {
     if (token.length < MIN_TOKEN) throw errors.usage(`the admin token must be at least ${MIN_TOKEN} characters`)
     this.#digest = createHash('sha256').update(token).digest()
+    this.sessions = sessions
+  }
+
+  /** True when `token` is the admin token (constant time). */
+  isToken(token: string): boolean {
+    // Comparing digests keeps the comparison constant-time whatever the length.
+    return timingSafeEqual(createHash('sha256').update(token).digest(), this.#digest)
   }
 
   /** True when the request carries the right `Authorization: Bearer` token. */
-  check(req: FastifyRequest): boolean {
+  checkBearer(req: FastifyRequest): boolean {
     const h = req.headers.authorization
     if (typeof h !== 'string') return false
     const m = /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(h)
     if (!m) return false
-    // Comparing digests keeps the comparison constant-time whatever the length.
-    return timingSafeEqual(
-      createHash('sha256')
-        .update(m[1] as string)
-        .digest(),
-      this.#digest,
-    )
+    return this.isToken(m[1] as string)
   }
 
-  /** A preHandler that refuses requests without the token. */
+  /** The live dashboard session of the request's cookie, if any. */
+  session(req: FastifyRequest): Session | undefined {
+    return this.sessions.get(sessionCookie(req))
+  }
+
+  /** True when the request carries the right bearer token or a live session cookie. */
+  check(req: FastifyRequest): boolean {
+    return this.checkBearer(req) || this.session(req) !== undefined
+  }
+
+  /**
+   * A preHandler that refuses requests without the token or a session. A
+   * state-changing request on a session must also be one a cross-site page
+   * cannot send without a CORS preflight (which this server never grants):
+   * a JSON body, or the x-imgswarm-request header. SameSite=Strict is the
+   * first line; this is the second.
+   */
   require = async (req: FastifyRequest): Promise<void> => {
-    const h = req.headers.authorization
-    if (h === undefined) throw errors.unauthorized('missing')
-    if (!this.check(req)) throw errors.unauthorized('not accepted')
+    if (this.checkBearer(req)) return
+    if (this.session(req) !== undefined) {
+      if (!SAFE_METHODS.has(req.method)) csrfCheck(req)
+      return
+    }
+    if (req.headers.authorization === undefined && sessionCookie(req) === undefined) {
+      throw errors.unauthorized('missing')
+    }
+    throw errors.unauthorized('not accepted')
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+function csrfCheck(req: FastifyRequest): void {
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase()
+  if (type !== 'application/json' && req.headers['x-imgswarm-request'] === undefined) {
+    throw errors.csrf('a dashboard session may change state only with a JSON body or the x-imgswarm-request header')
+  }
+  // A browser names the page that sent the request; it must be this server.
+  const origin = req.headers.origin
+  if (typeof origin === 'string' && origin !== 'null') {
+    let host: string
+    try {
+      host = new URL(origin).host
+    } catch {
+      throw errors.csrf(`unreadable Origin ${JSON.stringify(origin.slice(0, 100))}`)
+    }
+    if (host !== hostOf(origin, req.headers.host)) throw errors.csrf(`cross-site request from ${origin.slice(0, 200)}`)
+  } else if (origin === 'null') {
+    throw errors.csrf('request from an opaque origin')
+  }
+}
+
+/** The Host header as URL would write it beside this origin's scheme (default ports dropped). */
+function hostOf(origin: string, host: string | undefined): string | undefined {
+  if (host === undefined) return undefined
+  try {
+    return new URL(`${new URL(origin).protocol}//${host}`).host
+  } catch {
+    return undefined
   }
 }

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from '../../common/log.ts'
 import type { PlanSource } from '../plans/index.ts'
 import type { Store } from '../store/store.ts'
+import { registerDashboard } from '../dashboard/index.ts'
 import { registerWebseed } from '../webseed/index.ts'
 import { registerArchiveIndex } from './archive-index.ts'
 import { type ApiPack, registerArtifacts } from './artifacts.ts'
@@ -95,6 +96,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerArtifacts(app, ctx, init.pack)
   registerArchiveIndex(app, ctx)
   registerNodeRoutes(app, ctx)
+  await registerDashboard(app, ctx)
   registerWebseed(app, {
     packed: (kind, name, version) => ctx.catalog.packed(kind, name, version),
     authorize: (kind, name, version, req) => authorizeNodeRead(ctx, kind, name, version, req),
