@@ -49,6 +49,8 @@ export interface PlanQuery {
   mac?: string | undefined
   hostname?: string | undefined
   ip?: string | undefined
+  /** Groups the node was adopted into in the fleet database: extra membership for a cluster config (others ignore it). */
+  groups?: readonly string[] | undefined
 }
 
 export interface PlanSource {
@@ -63,6 +65,18 @@ export interface PlanSource {
   reload?(): Promise<void>
   /** Where plans come from (a file path), for hints. */
   readonly origin?: string
+  /** What to tell an operator when no plan matches a node (how to add one). */
+  readonly unknownNodeHint?: string
+  /** Cluster config: the group an unknown node may auto-enrol into, if any. */
+  autoEnrolGroup?(q: PlanQuery): string | undefined
+  /** Cluster config: the group names, in file order. */
+  groupNames?(): string[]
+  /** Cluster config: a group's members as the file lists them (host names, MACs); undefined for an unknown group. */
+  members?(group: string): string[] | undefined
+  /** Cluster config: the groups a node is in, lowest precedence first. */
+  groupsOf?(q: PlanQuery): string[]
+  /** Stops watching the configuration (if it does); idempotent. */
+  close?(): void
 }
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$'
