@@ -2,9 +2,11 @@
 // fastify instance that `imgswarm serve` listens with. See docs/api.md.
 
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { join } from 'node:path'
 import type { Transform } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from '../../common/log.ts'
+import { type BootDecider, registerBootRoutes } from '../boot/index.ts'
 import { registerDashboard } from '../dashboard/index.ts'
 import type { PlanSource } from '../plans/index.ts'
 import type { Store } from '../store/store.ts'
@@ -96,6 +98,14 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerArtifacts(app, ctx, init.pack)
   registerArchiveIndex(app, ctx)
   registerNodeRoutes(app, ctx)
+  registerBootRoutes(app, {
+    dir: join(init.store.root, 'boot'),
+    keysDir: init.store.keysDir,
+    publicUrl,
+    // The fleet database (seeder/fleet) decides per MAC; read per request.
+    fleet: () => (ctx as { fleet?: BootDecider }).fleet,
+    ...(init.logger ? { logger: init.logger.child({ component: 'boot' }) } : {}),
+  })
   await registerDashboard(app, ctx)
   registerWebseed(app, {
     packed: (kind, name, version) => ctx.catalog.packed(kind, name, version),
