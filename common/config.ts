@@ -30,6 +30,8 @@ export interface ServeConfig {
   publicUrl: string
   torrentPort: number
   plansFile: string | undefined
+  /** The cluster config (docs/cluster-config.md); undefined: STORE/cluster.toml if it exists, else the plans file. */
+  clusterFile: string | undefined
   udp: boolean
   peersCap: number
   intervalSec: number
@@ -139,6 +141,7 @@ function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): 
     publicUrl: (str(f, s.public_url, 'serve.public_url') ?? serverUrl).replace(/\/+$/, ''),
     torrentPort: int(f, s.torrent_port, 'serve.torrent_port', 0, 65535, DEFAULT_PORT + 2),
     plansFile: str(f, s.plans, 'serve.plans'),
+    clusterFile: str(f, s.cluster, 'serve.cluster'),
     udp: bool(f, t.udp, 'serve.tracker.udp', true),
     peersCap: int(f, t.peers_cap, 'serve.tracker.peers_cap', 1, 10_000_000, 100_000),
     intervalSec: int(f, t.interval, 'serve.tracker.interval', 5, 3600, 30),

@@ -3,7 +3,9 @@
 
 import { define, HOSTILE, ImgswarmError, USAGE } from './error-core.ts'
 import { bootErrors } from './errors-boot.ts'
+import { clusterErrors } from './errors-cluster.ts'
 import { dashboardErrors } from './errors-dashboard.ts'
+import { fleetErrors } from './errors-fleet.ts'
 import { indexErrors } from './errors-index.ts'
 import { initramfsErrors } from './errors-initramfs.ts'
 import { inplaceErrors } from './errors-inplace.ts'
@@ -207,8 +209,10 @@ export const errors = {
   ...swarmErrors,
   ...bootErrors,
   ...pxeErrors,
+  ...clusterErrors,
   ...initramfsErrors,
   ...dashboardErrors,
+  ...fleetErrors,
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {

@@ -8,7 +8,8 @@ import type { ServeConfig } from '../common/config.ts'
 import { errors } from '../common/errors.ts'
 import type { Logger } from '../common/log.ts'
 import { createTracker, setAllowList, type Tracker } from '../tracker/index.ts'
-import { createApi, type EventSink, filePlanSource, loadOrCreateAdminToken, memoryEventSink } from './api/index.ts'
+import { createApi, type EventSink, loadOrCreateAdminToken, memoryEventSink, type PlanSource } from './api/index.ts'
+import { openPlanSource } from './cluster/index.ts'
 import { type PackOptions, packVersion } from './packer/pack.ts'
 import { PUBLIC_KEY_FILE } from './store/keys.ts'
 import type { PackedInfo, Store } from './store/store.ts'
@@ -79,6 +80,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
   let api: FastifyInstance | undefined
   let poll: NodeJS.Timeout | undefined
   let events: EventSink | undefined
+  let plans: PlanSource | undefined
   let stopped = false
 
   // One walk of the store feeds both the tracker's allow-list and the seeder.
@@ -117,8 +119,15 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         throw listenError(e, 'the UDP tracker', `${cfg.host}:${cfg.port}/udp`)
       }
       events = memoryEventSink({ file: join(store.root, 'events.jsonl') })
-      // A missing plans file means no plans yet; reload() picks it up.
-      const plans = await filePlanSource(cfg.plansFile ?? join(store.root, 'plans.toml'))
+      // The cluster config if configured or present, else plans.toml. A
+      // missing file means no plans yet; a reload (or, for the cluster
+      // config, the file appearing) picks it up.
+      plans = await openPlanSource({
+        storeRoot: store.root,
+        clusterFile: cfg.clusterFile,
+        plansFile: cfg.plansFile,
+        logger: logger.child({ component: 'cluster' }),
+      })
       api = await createApi({
         store,
         adminToken: await loadOrCreateAdminToken(store.root),
@@ -170,6 +179,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
       await api?.close().catch((e) => logger.warn({ err: e }, 'closing the API failed'))
       await seeder.stop()
       await tracker.stop()
+      plans?.close?.()
     },
   }
 }

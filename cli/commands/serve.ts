@@ -13,6 +13,7 @@ interface ServeOpts {
   publicUrl?: string
   torrentPort?: number
   plans?: string
+  cluster?: string
   udp?: boolean
   peersCap?: number
   interval?: number
@@ -42,6 +43,7 @@ function merge(c: Config, o: ServeOpts): Config['serve'] {
   }
   if (o.torrentPort !== undefined) s.torrentPort = o.torrentPort
   if (o.plans !== undefined) s.plansFile = o.plans
+  if (o.cluster !== undefined) s.clusterFile = o.cluster
   if (o.udp === false) s.udp = false
   if (o.peersCap !== undefined) s.peersCap = o.peersCap
   if (o.interval !== undefined) s.intervalSec = o.interval
@@ -62,6 +64,7 @@ export function serveCommand(): Command {
     .option('--public-url <url>', 'URL nodes use to reach this server (default: server_url)')
     .option('--torrent-port <n>', 'BitTorrent peer port of the first seeder (default 8472)', int)
     .option('--plans <file>', 'install plans file (default STORE/plans.toml)')
+    .option('--cluster <file>', 'cluster config, reread when it changes (default STORE/cluster.toml if it exists)')
     .option('--no-udp', 'no UDP tracker (HTTP announces only)')
     .option('--peers-cap <n>', 'tracker peers kept per swarm (default 100000)', int)
     .option('--interval <sec>', 'tracker announce interval (default 30)', int)

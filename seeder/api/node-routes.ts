@@ -55,7 +55,8 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
         throw errors.notFound(
           'install plan',
           `for ${who}`,
-          `add a [[node]] with this mac, hostname or ip to ${ctx.plansOrigin}, then reload the plans (POST /api/v1/plans/reload)`,
+          ctx.plans.unknownNodeHint ??
+            `add a [[node]] with this mac, hostname or ip to ${ctx.plansOrigin}, then reload the plans (POST /api/v1/plans/reload)`,
         )
       }
       const plan = await resolvePlan(ctx.catalog, spec, ctx.plansOrigin)
