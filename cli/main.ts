@@ -4,10 +4,12 @@
 import { Command } from 'commander'
 import pkg from '../package.json' with { type: 'json' }
 import { archiveCommands } from './commands/archive.ts'
+import { dashboardCommands } from './commands/dashboard.ts'
 import { demoCommand } from './commands/demo.ts'
 import { installCommand } from './commands/install.ts'
 import { keysCommands } from './commands/keys.ts'
 import { serveCommand } from './commands/serve.ts'
+import { statusCommand } from './commands/status.ts'
 import { storeCommands } from './commands/store-cmds.ts'
 import { trackerCommand } from './commands/tracker.ts'
 import { reportError } from './shared.ts'
@@ -37,6 +39,8 @@ program.addCommand(storeCommands('override'))
 program.addCommand(archiveCommands())
 program.addCommand(keysCommands())
 program.addCommand(serveCommand())
+program.addCommand(statusCommand())
+program.addCommand(dashboardCommands())
 program.addCommand(trackerCommand())
 program.addCommand(installCommand())
 program.addCommand(demoCommand())

@@ -52,6 +52,16 @@ export async function loadOrCreateAdminToken(storeRoot: string): Promise<string>
   return (await readToken(file)) as string
 }
 
+/** Reads STORE/keys/admin.token without creating it; undefined when it is missing or not readable by this user. */
+export async function readAdminToken(storeRoot: string): Promise<string | undefined> {
+  try {
+    return await readToken(join(storeRoot, 'keys', ADMIN_TOKEN_FILE))
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') return undefined
+    throw e
+  }
+}
+
 export class AdminAuth {
   readonly #digest: Buffer
   /** Dashboard sessions (POST /api/v1/login makes them); their cookie counts as the token. */

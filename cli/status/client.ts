@@ -1,0 +1,155 @@
+// `imgswarm status` talking to the server: the fleet API with the admin
+// token, and the SSE stream read line by line. Errors say what to do next.
+import { errors } from '../../common/errors.ts'
+
+export const NODE_STATES = ['discovered', 'idle', 'reimage-requested', 'installing', 'done', 'failed'] as const
+export type NodeState = (typeof NODE_STATES)[number]
+
+/** A node as GET /api/v1/nodes and the stream's `node` events give it (docs/api.md). */
+export interface NodeRow {
+  id: string
+  hostname: string | null
+  mac: string | null
+  ip: string | null
+  group: string | null
+  state: NodeState
+  step: string | null
+  percent: number | null
+  bytesDown: number
+  bytesUp: number
+  rateDown: number
+  rateUp: number
+  peers: number
+  etaSec: number | null
+  image: string | null
+  lastSeen: string | null
+  message: string | null
+  code: string | null
+}
+
+export interface FleetSummary {
+  counts: Partial<Record<NodeState, number>>
+  rateDown: number
+  rateUp: number
+  bytesFromServer: number
+  bytesFromPeers: number
+}
+
+export interface StatusServer {
+  url: string
+  token: string | undefined
+}
+
+const TOKEN_HINT =
+  'pass --token TOKEN or set IMGSWARM_TOKEN (the token is in STORE/keys/admin.token on the server), or run imgswarm status on the server as a user who can read that file'
+
+function headers(s: StatusServer, accept: string): Record<string, string> {
+  return { accept, ...(s.token ? { authorization: `Bearer ${s.token}` } : {}) }
+}
+
+async function open(s: StatusServer, path: string, accept: string, signal?: AbortSignal): Promise<Response> {
+  const url = `${s.url}${path}`
+  let res: Response
+  try {
+    res = await fetch(url, { headers: headers(s, accept), ...(signal ? { signal } : {}) })
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause
+    throw errors.statusServer(
+      s.url,
+      `unreachable: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+      'check the URL (--server, IMGSWARM_SERVER_URL or server_url in the config) and that imgswarm serve runs there',
+    )
+  }
+  if (res.status === 401) {
+    await res.body?.cancel()
+    throw errors.statusServer(
+      s.url,
+      s.token ? 'the server refused the admin token' : 'the server wants the admin token and none was found',
+      TOKEN_HINT,
+    )
+  }
+  if (res.status === 404) {
+    await res.body?.cancel()
+    throw errors.statusServer(
+      url,
+      'not found: this server has no fleet API',
+      'update imgswarm on the server (the fleet API came with the dashboard), or check the URL',
+    )
+  }
+  if (!res.ok) {
+    const body = await res.text().catch(() => '')
+    let msg = body.slice(0, 300)
+    try {
+      msg = (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? msg
+    } catch {}
+    throw errors.statusServer(url, `HTTP ${res.status}: ${msg}`, 'see the server log')
+  }
+  return res
+}
+
+export async function getJson<T>(s: StatusServer, path: string, signal?: AbortSignal): Promise<T> {
+  const res = await open(s, path, 'application/json', signal)
+  try {
+    return (await res.json()) as T
+  } catch {
+    throw errors.badResponse(`${s.url}${path}`, 'the answer is not JSON')
+  }
+}
+
+export function nodesPath(o: { state?: string; group?: string }): string {
+  const q = new URLSearchParams()
+  if (o.state) q.set('state', o.state)
+  if (o.group) q.set('group', o.group)
+  const qs = q.toString()
+  return `/api/v1/nodes${qs ? `?${qs}` : ''}`
+}
+
+export interface StreamEvent {
+  event: string
+  data: unknown
+}
+
+/** The SSE stream as an async sequence of parsed events; ends when the server closes it or `signal` aborts. */
+export async function* stream(s: StatusServer, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  const res = await open(s, '/api/v1/stream', 'text/event-stream', signal)
+  if (!res.body) return
+  const decoder = new TextDecoder()
+  let buf = ''
+  let event = 'message'
+  let data: string[] = []
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true })
+      if (buf.length > 4 * 1024 * 1024) throw errors.badResponse(`${s.url}/api/v1/stream`, 'an event line over 4 MiB')
+      let nl = buf.indexOf('\n')
+      while (nl >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '')
+        buf = buf.slice(nl + 1)
+        nl = buf.indexOf('\n')
+        if (line === '') {
+          if (data.length > 0) {
+            try {
+              yield { event, data: JSON.parse(data.join('\n')) }
+            } catch {
+              // Not JSON: not one of ours; skip it.
+            }
+          }
+          event = 'message'
+          data = []
+        } else if (line.startsWith(':')) {
+          // comment / keep-alive
+        } else {
+          const colon = line.indexOf(':')
+          const field = colon < 0 ? line : line.slice(0, colon)
+          const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+          if (field === 'event') event = value
+          else if (field === 'data') data.push(value)
+        }
+      }
+    }
+  } catch (e) {
+    if ((e as Error).name === 'AbortError' || signal.aborted) return
+    throw e
+  }
+}
