@@ -4,6 +4,7 @@
 import { Command } from 'commander'
 import pkg from '../package.json' with { type: 'json' }
 import { archiveCommands } from './commands/archive.ts'
+import { bootCommands } from './commands/boot.ts'
 import { clusterCommands } from './commands/cluster.ts'
 import { dashboardCommands } from './commands/dashboard.ts'
 import { demoCommand } from './commands/demo.ts'
@@ -40,11 +41,12 @@ program.addCommand(storeCommands('override'))
 program.addCommand(archiveCommands())
 program.addCommand(keysCommands())
 program.addCommand(serveCommand())
-program.addCommand(clusterCommands())
 program.addCommand(statusCommand())
 program.addCommand(dashboardCommands())
+program.addCommand(clusterCommands())
 program.addCommand(trackerCommand())
 program.addCommand(installCommand())
+program.addCommand(bootCommands())
 program.addCommand(demoCommand())
 
 try {

@@ -37,6 +37,9 @@ export interface CmdlineParams {
 export type CmdlineKey = Exclude<keyof CmdlineParams, 'warnings'>
 type Key = CmdlineKey
 type Bad = (detail: string) => Error
+/** Parameters that the boot image's /init reads (initramfs/init.sh, docs/kernel-parameters.md), not the client: no warning. */
+export const INIT_KEYS: readonly string[] = ['modules', 'netwait', 'break']
+
 export const CMDLINE_KEYS: readonly Key[] = [
   'server',
   'image',
@@ -225,6 +228,7 @@ export function parseCmdline(text: string): CmdlineParams {
       throw errors.cmdline(shown, `value longer than ${MAX_VALUE} characters`)
     }
     const name = key.slice(PREFIX.length) as Key
+    if (INIT_KEYS.includes(name)) continue
     if (!(CMDLINE_KEYS as readonly string[]).includes(name)) {
       p.warnings.push(`unknown kernel parameter ${shown} ignored (see docs/kernel-parameters.md)`)
       continue
