@@ -4,7 +4,7 @@
 // index, or the install fails. Then links and directory metadata are placed
 // and the tree is frozen, so that later changes (overrides, identity) are
 // never served to peers as image bytes.
-import type { ArchiveIndex } from '../../common/tarindex/index.ts'
+import type { IndexTable } from '../../common/tarindex/index.ts'
 import type { VerifiedArtifact } from '../plan/index.ts'
 import type { SwarmSession } from '../swarm/engine/index.ts'
 import {
@@ -24,7 +24,7 @@ export interface InPlaceInstall {
 
 export async function installInPlace(
   a: VerifiedArtifact,
-  index: ArchiveIndex,
+  index: IndexTable,
   targetDir: string,
   mountPoints: string[],
   init: SwarmInit,
@@ -53,7 +53,7 @@ export async function installInPlace(
     init.say(
       `${refOf(a)}: resuming an interrupted install: ${target.pieceCount - target.missing} of ${target.pieceCount} pieces already in place`,
     )
-  } else init.say(`${refOf(a)}: ${index.entries.length} entries laid out; pieces go straight into their files`)
+  } else init.say(`${refOf(a)}: ${index.length} entries laid out; pieces go straight into their files`)
   let session: SwarmSession | undefined
   try {
     session = await download(

@@ -4,7 +4,7 @@
 import { errors } from '../../common/errors.ts'
 import { type Manifest, verifyManifest } from '../../common/manifest.ts'
 import { type InstallPlan, type PlanArtifact, validatePlan } from '../../common/plan.ts'
-import type { ArchiveIndex } from '../../common/tarindex/index.ts'
+import type { IndexTable } from '../../common/tarindex/index.ts'
 import { parseTorrentInfo, type TorrentInfo } from '../../common/torrent.ts'
 import type { ClientConfig } from '../config/index.ts'
 import { apiError, type GetInit, getWithRetry } from './http.ts'
@@ -38,7 +38,7 @@ export interface VerifiedArtifact {
    * manifest's hash and parsed as hostile input; null when the plan or the
    * manifest names none (compressed archives).
    */
-  index: ArchiveIndex | null
+  index: IndexTable | null
 }
 
 export interface VerifiedPlan {
@@ -149,7 +149,7 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
     const t = await body(a.torrent, `torrent of ${ref}`, limit)
     const torrentInfo = parseTorrentInfo(t.bytes, t.url)
     checkTorrentAgainstManifest(torrentInfo, manifest, t.url)
-    let index: ArchiveIndex | null = null
+    let index: IndexTable | null = null
     if (a.index !== null) {
       const signed = manifest.index
       if (signed === undefined) {
@@ -164,7 +164,7 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
       // The signed size bounds the answer: a longer one is refused before it is buffered.
       const ix = await body(a.index, `archive index of ${ref}`, signed.size, JSON_TYPE)
       index = checkIndexAgainstManifest(ix.bytes, manifest, ix.url)
-      status(`${ref}: archive index verified (${index.entries.length} entries)`)
+      status(`${ref}: archive index verified (${index.length} entries)`)
     }
     status(`${ref}: manifest signature, plan and torrent verified`)
     return { artifact: a, manifest, torrent: t.bytes, torrentInfo, webseedUrl: `${cfg.server}${a.webseed}`, index }

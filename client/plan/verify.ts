@@ -5,7 +5,7 @@ import { errors } from '../../common/errors.ts'
 import type { Manifest } from '../../common/manifest.ts'
 import { formatRef, parseRef } from '../../common/names.ts'
 import type { InstallPlan, PlanArtifact } from '../../common/plan.ts'
-import { type ArchiveIndex, parseIndex } from '../../common/tarindex/index.ts'
+import { IndexTable, parseIndex } from '../../common/tarindex/index.ts'
 import type { TorrentInfo } from '../../common/torrent.ts'
 
 /** imgswarm.image is a pin: the plan must name that image (and version, if given), never replaced by it. */
@@ -70,9 +70,10 @@ export function checkTorrentAgainstManifest(t: TorrentInfo, m: Manifest, where: 
 /**
  * The fetched archive index must be the one the signed manifest names (size
  * and SHA-256); even then it is parsed as hostile input, against the signed
- * archive size, before anything trusts an offset in it.
+ * archive size, before anything trusts an offset in it. The entries go
+ * straight into a compact table: the client keeps it for the whole install.
  */
-export function checkIndexAgainstManifest(bytes: Buffer, m: Manifest, where: string): ArchiveIndex {
+export function checkIndexAgainstManifest(bytes: Buffer, m: Manifest, where: string): IndexTable {
   const signed = m.index
   if (signed === undefined) throw errors.checksum(where, 'the signed manifest lists no archive index')
   if (bytes.length !== signed.size) {
@@ -85,5 +86,7 @@ export function checkIndexAgainstManifest(bytes: Buffer, m: Manifest, where: str
       `the archive index's SHA-256 ${sha256} differs from the signed manifest's ${signed.sha256}`,
     )
   }
-  return parseIndex(bytes, { archiveSize: m.archive.size, maxBytes: signed.size })
+  const table = new IndexTable(m.archive.size)
+  parseIndex(bytes, { archiveSize: m.archive.size, maxBytes: signed.size, onEntry: (e) => table.add(e) })
+  return table.finish()
 }

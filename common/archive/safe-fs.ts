@@ -83,6 +83,9 @@ export class SafeTree {
    * missing parent is an error reported through `fail`.
    */
   async parents(comps: Buffer[], entry: string, create = true, fail?: (why: string) => Error): Promise<void> {
+    // A key is only ever verified after all its parents were (and forget() drops whole
+    // subtrees), so a verified parent means the whole chain is: one key, not one per level.
+    if (comps.length < 2 || this.#verified.has(keyOf(comps, comps.length - 1))) return
     for (let i = 1; i < comps.length; i++) {
       const key = keyOf(comps, i)
       if (this.#verified.has(key)) continue

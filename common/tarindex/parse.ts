@@ -25,6 +25,11 @@ export interface ParseIndexOptions {
   maxEntries?: number
   /** Most extents of one file (default MAX_EXTENTS, 1 million); lower only in tests. */
   maxExtents?: number
+  /**
+   * Takes each checked entry instead of the returned `entries` (left empty):
+   * the install client packs them into an IndexTable as they come.
+   */
+  onEntry?: (e: IndexEntry) => void
 }
 
 const NL = 0x0a
@@ -60,12 +65,13 @@ export function parseIndex(bytes: Buffer, o: ParseIndexOptions): ArchiveIndex {
   const maxEntries = Math.min(o.maxEntries ?? MAX_ENTRIES, MAX_ENTRIES)
   const maxExtents = Math.min(o.maxExtents ?? MAX_EXTENTS, MAX_EXTENTS)
   const entries: IndexEntry[] = []
+  let count = 0
   let pos = nl + 1
   let more = true // an entry or the tail may come next; after "...,\n" an entry must
   let afterComma = false
   for (;;) {
     nl = bytes.indexOf(NL, pos)
-    const where = `entry ${entries.length}`
+    const where = `entry ${count}`
     if (nl < 0) failAt(where)('line', `the file ends without "${INDEX_TAIL}" and a line break`)
     const line = bytes.subarray(pos, nl)
     if (line.toString('latin1') === INDEX_TAIL) {
@@ -74,15 +80,18 @@ export function parseIndex(bytes: Buffer, o: ParseIndexOptions): ArchiveIndex {
       break
     }
     if (!more) failAt(where)('line', `expected "${INDEX_TAIL}" after the last entry (no comma)`)
-    if (entries.length >= maxEntries) failAt(where)('entries', `more than ${maxEntries} entries`)
+    if (count >= maxEntries) failAt(where)('entries', `more than ${maxEntries} entries`)
     if (line.length > MAX_LINE) failAt(where)('line', `longer than ${MAX_LINE} bytes`)
     afterComma = line[line.length - 1] === COMMA
     more = afterComma
     const body = afterComma ? line.subarray(0, line.length - 1) : line
-    entries.push(entry(body, where, o.archiveSize, maxExtents, rules))
+    const e = entry(body, where, o.archiveSize, maxExtents, rules)
+    if (o.onEntry) o.onEntry(e)
+    else entries.push(e)
+    count++
     pos = nl + 1
   }
-  rules.finish(failAt(`entry ${entries.length - 1}`))
+  rules.finish(failAt(`entry ${count - 1}`))
   return { archiveSize: o.archiveSize, entries }
 }
 

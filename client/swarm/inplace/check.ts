@@ -7,6 +7,7 @@ import { errors } from '../../../common/errors.ts'
 import { quotePath } from '../../../common/paths.ts'
 import { type ReadEntry, TarReader } from '../../../common/tar/reader.ts'
 import { extentsOf } from '../../../common/tarindex/index.ts'
+import { asTable, type IndexTable } from '../../../common/tarindex/table.ts'
 import type { ArchiveIndex, Extent, IndexEntry } from '../../../common/tarindex/types.ts'
 
 export interface ArchiveCheck {
@@ -49,9 +50,10 @@ function differences(r: ReadEntry, x: IndexEntry): string | undefined {
 /** Parses `stream` and throws a coded error at the first entry that does not match the index. */
 export async function checkArchiveAgainstIndex(
   stream: AsyncIterable<Buffer>,
-  index: ArchiveIndex,
+  archiveIndex: ArchiveIndex | IndexTable,
   signal?: AbortSignal,
 ): Promise<ArchiveCheck> {
+  const index = asTable(archiveIndex)
   const hash = createHash('sha256')
   let bytes = 0
   const hashed = async function* () {
@@ -66,7 +68,7 @@ export async function checkArchiveAgainstIndex(
   let n = 0
   try {
     for (let r = await reader.next(); r !== undefined; r = await reader.next()) {
-      const x = index.entries[n]
+      const x = n < index.length ? index.entry(n) : undefined
       if (!x) throw errors.inplaceArchiveMismatch(r.headerOffset, quotePath(r.path), 'the index has no such entry')
       const diff = differences(r, x)
       if (diff !== undefined) throw errors.inplaceArchiveMismatch(r.headerOffset, quotePath(x.path), diff)
@@ -75,8 +77,8 @@ export async function checkArchiveAgainstIndex(
   } finally {
     await reader.close()
   }
-  if (n !== index.entries.length) {
-    const x = index.entries[n] as IndexEntry
+  if (n !== index.length) {
+    const x = index.entry(n) as IndexEntry
     throw errors.inplaceArchiveMismatch(x.headerOffset, quotePath(x.path), 'the archive ends before this entry')
   }
   if (bytes !== index.archiveSize) {

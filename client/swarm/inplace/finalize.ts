@@ -33,13 +33,16 @@ function asReadEntry(e: IndexEntry): ReadEntry {
 
 export async function finalizeTree(p: Prepared, signal?: AbortSignal): Promise<void> {
   let stripped = 0
-  for (const [i, e] of p.index.entries.entries()) {
-    if (e.type === 'file' && strips(e, p.preserveOwner)) stripped++
-    if (e.type === 'file' || e.type === 'directory') continue
+  const t = p.table
+  for (let i = 0; i < t.length; i++) {
+    const type = t.type(i)
+    if (type === 'file' && strips({ type, mode: t.mode(i) }, p.preserveOwner)) stripped++
+    if (type === 'file' || type === 'directory') continue
     signal?.throwIfAborted()
+    const e = t.entry(i)
     const name = quotePath(e.path)
     try {
-      await placeEntry(p, e, p.comps[i] as Buffer[], name)
+      await placeEntry(p, e, sanitizeEntryPath(e.path), name)
     } catch (err) {
       throw named(err, name)
     }
@@ -48,9 +51,9 @@ export async function finalizeTree(p: Prepared, signal?: AbortSignal): Promise<v
   const dirs = [...p.pending.values()].sort((a, b) => b.depth - a.depth)
   for (const d of dirs) {
     signal?.throwIfAborted()
-    await finishDir(p, d.abs, d.id, d.entry)
+    await finishDir(p, d.abs, d.id, d.entry >= 0 ? t.entry(d.entry) : undefined)
   }
-  if (p.rootEntry) await finishDir(p, p.tree.root, p.tree.rootId, p.rootEntry)
+  if (p.rootEntry >= 0) await finishDir(p, p.tree.root, p.tree.rootId, t.entry(p.rootEntry))
   if (stripped > 0) {
     p.onWarning(
       `cleared setuid/setgid on ${stripped} entr${stripped === 1 ? 'y' : 'ies'}: owners are not being restored`,

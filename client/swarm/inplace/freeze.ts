@@ -7,46 +7,48 @@
 import { constants as C, closeSync, fstatSync, openSync } from 'node:fs'
 import { lstat } from 'node:fs/promises'
 import { errors } from '../../../common/errors.ts'
-import { quotePath } from '../../../common/paths.ts'
-import type { Prepared } from './meta.ts'
+import { absOf, entryName, type Prepared } from './meta.ts'
 
-interface Mark {
-  ino: bigint
-  ctimeNs: bigint
-  size: bigint
+/**
+ * Each file's ctime (ns) and size at freeze time, by entry number, in typed
+ * arrays (the inode is the one in p.files). ctime 0: no record (the file had
+ * already changed, or is not one of ours).
+ */
+export interface Frozen {
+  ctimeNs: BigInt64Array
+  size: Float64Array
 }
 
-/** Entry index -> its file's record; undefined when it had already changed at freeze time. */
-export type Frozen = Map<number, Mark | undefined>
-
 export async function freezeFiles(p: Prepared): Promise<Frozen> {
-  const out: Frozen = new Map()
-  for (const [i, f] of p.files) {
-    const st = await lstat(f.abs, { bigint: true }).catch(() => undefined)
-    out.set(i, st?.isFile() && st.ino === f.ino ? { ino: st.ino, ctimeNs: st.ctimeNs, size: st.size } : undefined)
+  const out: Frozen = { ctimeNs: new BigInt64Array(p.table.length), size: new Float64Array(p.table.length) }
+  for (const i of p.files.entries()) {
+    const st = await lstat(absOf(p, i), { bigint: true }).catch(() => undefined)
+    if (st?.isFile() && st.ino === p.files.ino(i) && st.ctimeNs !== 0n) {
+      out.ctimeNs[i] = st.ctimeNs
+      out.size[i] = Number(st.size)
+    }
   }
   return out
 }
 
 /** Opens entry `i`'s file for reading (an fd) if it is unchanged since freeze; otherwise refuses the piece. */
 export function openFrozen(frozen: Frozen, p: Prepared, i: number, piece: number): number {
-  const f = p.files.get(i)
-  const name = quotePath(p.index.entries[i]?.path ?? Buffer.from('?'))
-  const mark = frozen.get(i)
-  if (!f || !mark) throw errors.inplaceChanged(piece, name, 'was changed')
+  const name = entryName(p, i)
+  const ctimeNs = frozen.ctimeNs[i] ?? 0n
+  if (!p.files.has(i) || ctimeNs === 0n) throw errors.inplaceChanged(piece, name, 'was changed')
   let fd: number
   try {
-    fd = openSync(f.abs, C.O_RDONLY | C.O_NOFOLLOW)
+    fd = openSync(absOf(p, i), C.O_RDONLY | C.O_NOFOLLOW)
   } catch {
     throw errors.inplaceChanged(piece, name, 'was removed or replaced')
   }
   const st = fstatSync(fd, { bigint: true })
   const what =
-    st.ino !== mark.ino
+    st.ino !== p.files.ino(i)
       ? 'was replaced'
-      : st.size !== mark.size
+      : Number(st.size) !== frozen.size[i]
         ? 'changed size'
-        : st.ctimeNs !== mark.ctimeNs
+        : st.ctimeNs !== ctimeNs
           ? 'was changed'
           : undefined
   if (what !== undefined) {

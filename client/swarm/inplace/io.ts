@@ -10,10 +10,9 @@
 import { constants as C, closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { errors } from '../../../common/errors.ts'
-import { quotePath } from '../../../common/paths.ts'
 import { type FdCache, forEachLimit, preadAll, pwriteAll } from './fds.ts'
 import type { Slice } from './layout.ts'
-import { applyMeta, applyMetaFd, type FileSlot, type Prepared } from './meta.ts'
+import { absOf, applyMeta, applyMetaFd, entryName, type Prepared } from './meta.ts'
 import { named } from './prepare.ts'
 
 /** Slices up to this size use direct syscalls. */
@@ -28,9 +27,7 @@ export interface IoContext {
   side: () => Promise<FileHandle>
 }
 
-export function entryName(p: Prepared, i: number): string {
-  return quotePath(p.index.entries[i]?.path ?? Buffer.from('?'))
-}
+export { entryName }
 
 /** Side slices in a range are back to back in the side file; undefined if they are not (never, by construction). */
 function sideRun(slices: Slice[]): { at: number; length: number; parts: Slice[] } | undefined {
@@ -59,13 +56,14 @@ function writeAllSync(fd: number, b: Buffer, position: number): void {
 }
 
 /** A whole small file: open, write, owner, mode, xattrs, times, close. */
-async function writeWhole(p: Prepared, f: FileSlot, data: Buffer, at: number): Promise<void> {
-  const e = p.index.entries[f.entry]
-  if (!e) return
-  const fd = openSync(f.abs, C.O_WRONLY | C.O_NOFOLLOW)
+async function writeWhole(p: Prepared, i: number, data: Buffer, at: number): Promise<void> {
+  const fd = openSync(absOf(p, i), C.O_WRONLY | C.O_NOFOLLOW)
   try {
     writeAllSync(fd, data, at)
-    await applyMetaFd(fd, e, p.preserveOwner, f)
+    await applyMetaFd(fd, p.table.entry(i), p.preserveOwner, {
+      uid: p.files.uid[i] as number,
+      gid: p.files.gid[i] as number,
+    })
   } finally {
     closeSync(fd)
   }
@@ -82,38 +80,37 @@ export async function writeRange(io: IoContext, start: number, buf: Buffer): Pro
     : Promise.resolve()
   sideWrite.catch(() => undefined)
   const large: Slice[] = []
-  const completed: FileSlot[] = []
+  const completed: number[] = []
+  const { done, total } = p.files
   for (const s of slices) {
-    const f = s.entry >= 0 ? p.files.get(s.entry) : undefined
-    if (!f) continue
-    if (f.done === 0 && s.length === f.total && s.length <= SMALL) {
+    const i = s.entry
+    if (!p.files.has(i)) continue
+    if (done[i] === 0 && s.length === total[i] && s.length <= SMALL) {
       try {
-        await writeWhole(p, f, data(s), s.at)
+        await writeWhole(p, i, data(s), s.at)
       } catch (err) {
-        throw named(err, entryName(p, s.entry))
+        throw named(err, entryName(p, i))
       }
-      f.done = f.total
+      done[i] = total[i] as number
     } else large.push(s)
   }
   await forEachLimit(large, IO_PARALLEL, async (s) => {
-    const f = p.files.get(s.entry) as FileSlot
+    const i = s.entry
     try {
-      await io.writers.use(s.entry, (fh) => pwriteAll(fh, data(s), s.at))
+      await io.writers.use(i, (fh) => pwriteAll(fh, data(s), s.at))
     } catch (err) {
-      throw named(err, entryName(p, s.entry))
+      throw named(err, entryName(p, i))
     }
     // Counted only once written: a file is complete when nothing is still being written into it.
-    f.done += s.length
-    if (f.done === f.total) completed.push(f)
+    done[i] = (done[i] as number) + s.length
+    if (done[i] === total[i]) completed.push(i)
   })
-  await forEachLimit(completed, IO_PARALLEL, async (f) => {
-    const e = p.index.entries[f.entry]
-    if (!e) return
+  await forEachLimit(completed, IO_PARALLEL, async (i) => {
     try {
-      await io.writers.use(f.entry, (fh) => applyMeta(fh, e, p.preserveOwner))
-      await io.writers.drop(f.entry)
+      await io.writers.use(i, (fh) => applyMeta(fh, p.table.entry(i), p.preserveOwner))
+      await io.writers.drop(i)
     } catch (err) {
-      throw named(err, entryName(p, f.entry))
+      throw named(err, entryName(p, i))
     }
   })
   try {
@@ -160,15 +157,14 @@ export async function readRange(io: IoContext, start: number, len: number, openF
   }
   const large: Slice[] = []
   for (const s of files) {
-    const f = p.files.get(s.entry) as FileSlot
-    if (f.total > SMALL) {
+    if ((p.files.total[s.entry] as number) > SMALL) {
       large.push(s)
       continue
     }
     // A small file: direct syscalls, not worth a place in the cache.
-    const fd = openSync(f.abs, C.O_RDONLY | C.O_NOFOLLOW)
+    const fd = openSync(absOf(p, s.entry), C.O_RDONLY | C.O_NOFOLLOW)
     try {
-      if (fstatSync(fd, { bigint: true }).ino !== f.ino) {
+      if (fstatSync(fd, { bigint: true }).ino !== p.files.ino(s.entry)) {
         throw errors.inplaceTreeChanged(entryName(p, s.entry), 'was replaced by another file')
       }
       if (!readAllSync(fd, dst(s), s.at)) throw short(s)

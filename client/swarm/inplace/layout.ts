@@ -6,7 +6,7 @@
 import { TAR_BLOCK } from '../../../common/constants.ts'
 import { errors } from '../../../common/errors.ts'
 import { quotePath } from '../../../common/paths.ts'
-import type { ArchiveIndex } from '../../../common/tarindex/types.ts'
+import type { IndexTable } from '../../../common/tarindex/table.ts'
 
 /** A piece of a run overlapping a requested archive range. */
 export interface Slice {
@@ -32,13 +32,13 @@ export class Layout {
   #used = 0
   #side = 0
 
-  private constructor(index: ArchiveIndex, runs: number) {
+  private constructor(index: IndexTable, runs: number) {
     this.archiveSize = index.archiveSize
     this.#start = new Float64Array(runs)
     this.#len = new Float64Array(runs)
     this.#entry = new Int32Array(runs)
     this.#at = new Float64Array(runs)
-    this.fileTotal = new Float64Array(index.entries.length)
+    this.fileTotal = new Float64Array(index.length)
   }
 
   /** Bytes of the side file: the archive bytes that belong to no file. */
@@ -47,7 +47,7 @@ export class Layout {
   }
 
   /** Checks the index's offsets and builds the runs. */
-  static build(index: ArchiveIndex): Layout {
+  static build(index: IndexTable): Layout {
     const size = index.archiveSize
     const bad = (where: string, detail: string) => errors.inplaceIndex(where, detail)
     if (!Number.isSafeInteger(size) || size < 2 * TAR_BLOCK || size % TAR_BLOCK !== 0) {
@@ -55,40 +55,47 @@ export class Layout {
     }
     let runs = 0
     let prevHeader = -1
-    index.entries.forEach((e, i) => {
-      const where = `entry ${i} ${quotePath(e.path)}`
-      const next = index.entries[i + 1]?.headerOffset ?? size
-      if (!Number.isSafeInteger(e.headerOffset) || e.headerOffset <= prevHeader || e.headerOffset % TAR_BLOCK !== 0) {
-        throw bad(where, `header offset ${e.headerOffset} is not after the previous entry on a block boundary`)
+    for (let i = 0; i < index.length; i++) {
+      const where = () => `entry ${i} ${quotePath(index.path(i))}`
+      const header = index.headerOffset(i)
+      const esize = index.size(i)
+      const type = index.type(i)
+      const next = i + 1 < index.length ? index.headerOffset(i + 1) : size
+      if (!Number.isSafeInteger(header) || header <= prevHeader || header % TAR_BLOCK !== 0) {
+        throw bad(where(), `header offset ${header} is not after the previous entry on a block boundary`)
       }
-      if (next > size) throw bad(where, 'the entry ends after the archive')
-      prevHeader = e.headerOffset
-      if (!Number.isSafeInteger(e.size) || e.size < 0) throw bad(where, `size ${e.size} out of range`)
-      if (e.type !== 'file' && (e.extents.length > 0 || e.size !== 0)) {
-        throw bad(where, `a ${e.type} entry has data extents or a size`)
+      if (next > size) throw bad(where(), 'the entry ends after the archive')
+      prevHeader = header
+      if (!Number.isSafeInteger(esize) || esize < 0) throw bad(where(), `size ${esize} out of range`)
+      const { first, end } = index.extentRows(i)
+      if (type !== 'file' && (end > first || esize !== 0)) {
+        throw bad(where(), `a ${type} entry has data extents or a size`)
       }
-      let archEnd = e.headerOffset + TAR_BLOCK
+      let archEnd = header + TAR_BLOCK
       let fileEnd = 0
-      for (const x of e.extents) {
-        const ints = [x.archiveOffset, x.length, x.fileOffset].every(Number.isSafeInteger)
-        if (!ints || x.length <= 0 || x.archiveOffset < archEnd || x.archiveOffset + x.length > next) {
-          throw bad(where, `extent at archive byte ${x.archiveOffset} lies outside the entry's data`)
+      for (let r = first; r < end; r++) {
+        const a = index.extentArchiveOffset(r)
+        const l = index.extentLength(r)
+        const o = index.extentFileOffset(r)
+        const ints = [a, l, o].every(Number.isSafeInteger)
+        if (!ints || l <= 0 || a < archEnd || a + l > next) {
+          throw bad(where(), `extent at archive byte ${a} lies outside the entry's data`)
         }
-        if (x.fileOffset < fileEnd || x.fileOffset + x.length > e.size) {
-          throw bad(where, `extent at file byte ${x.fileOffset} overlaps another or passes the file size ${e.size}`)
+        if (o < fileEnd || o + l > esize) {
+          throw bad(where(), `extent at file byte ${o} overlaps another or passes the file size ${esize}`)
         }
-        runs += x.archiveOffset > archEnd ? 2 : 1
-        archEnd = x.archiveOffset + x.length
-        fileEnd = x.fileOffset + x.length
+        runs += a > archEnd ? 2 : 1
+        archEnd = a + l
+        fileEnd = o + l
       }
       runs += 1 // the gap before the next entry (or a header-only entry)
-    })
+    }
     const layout = new Layout(index, runs + 1)
     layout.#fill(index)
     return layout
   }
 
-  #fill(index: ArchiveIndex): void {
+  #fill(index: IndexTable): void {
     let n = 0
     let pos = 0
     let side = 0
@@ -100,15 +107,18 @@ export class Layout {
       this.#at[n] = at
       n++
     }
-    index.entries.forEach((e, i) => {
-      for (const x of e.extents) {
-        add(pos, x.archiveOffset - pos, SIDE, side)
-        side += x.archiveOffset - pos
-        add(x.archiveOffset, x.length, i, x.fileOffset)
-        pos = x.archiveOffset + x.length
-        this.fileTotal[i] = (this.fileTotal[i] ?? 0) + x.length
+    for (let i = 0; i < index.length; i++) {
+      const { first, end } = index.extentRows(i)
+      for (let r = first; r < end; r++) {
+        const a = index.extentArchiveOffset(r)
+        const l = index.extentLength(r)
+        add(pos, a - pos, SIDE, side)
+        side += a - pos
+        add(a, l, i, index.extentFileOffset(r))
+        pos = a + l
+        this.fileTotal[i] = (this.fileTotal[i] ?? 0) + l
       }
-    })
+    }
     add(pos, index.archiveSize - pos, SIDE, side)
     side += index.archiveSize - pos
     this.#used = n

@@ -8,10 +8,11 @@ import { lstat, mkdir, open, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { keyOf, SafeTree } from '../../../common/archive/safe-fs.ts'
 import { errors, isImgswarmError } from '../../../common/errors.ts'
-import { quotePath } from '../../../common/paths.ts'
+import { quotePath, sanitizeEntryPath } from '../../../common/paths.ts'
+import { asTable, type IndexTable } from '../../../common/tarindex/table.ts'
 import type { ArchiveIndex, IndexEntry } from '../../../common/tarindex/types.ts'
 import { Layout } from './layout.ts'
-import { applyMetaFd, type PendingDir, type Prepared } from './meta.ts'
+import { applyMetaFd, FileTable, type PendingDir, type Prepared } from './meta.ts'
 import {
   bitfieldBytes,
   getBit,
@@ -25,7 +26,8 @@ import {
 import { validateEntries } from './validate.ts'
 
 export interface InPlaceInit {
-  index: ArchiveIndex
+  /** The archive index; the install client passes the compact table it parsed into. */
+  index: ArchiveIndex | IndexTable
   targetDir: string
   pieceLength: number
   /** The torrent's info hash (hex); ties the resume state to it. */
@@ -56,12 +58,13 @@ export function named(e: unknown, name: string): unknown {
 }
 
 export async function prepareTree(init: InPlaceInit): Promise<Prepared> {
-  const { index, pieceLength } = init
+  const { pieceLength } = init
+  const index = asTable(init.index)
   if (!Number.isSafeInteger(pieceLength) || pieceLength < 16384) {
     throw errors.inplaceIndex('torrent', `piece length ${pieceLength} out of range`)
   }
   const layout = Layout.build(index)
-  const { comps, rootEntry } = validateEntries(index)
+  const rootEntry = validateEntries(index)
   const header: StateHeader = {
     infoHash: init.infoHash.toLowerCase(),
     indexHash: init.indexHash ?? indexDigest(index),
@@ -72,7 +75,7 @@ export async function prepareTree(init: InPlaceInit): Promise<Prepared> {
   const pending = new Map<string, PendingDir>()
   const tree = await SafeTree.open(init.targetDir, {
     onImplicitDir: (key, abs, id) => {
-      if (!pending.has(key)) pending.set(key, { abs, id, depth: key.split('/').length, entry: undefined })
+      if (!pending.has(key)) pending.set(key, { abs, id, depth: key.split('/').length, entry: -1 })
     },
     onRemovedDir: (key) => {
       const under = `${key}/`
@@ -115,11 +118,10 @@ export async function prepareTree(init: InPlaceInit): Promise<Prepared> {
     await mkdir(workDir, 0o700)
   }
   const p: Prepared = {
-    index,
+    table: index,
     layout,
     tree,
-    comps,
-    files: new Map(),
+    files: new FileTable(index.length, layout.fileTotal),
     pending,
     rootEntry,
     workDir,
@@ -152,37 +154,47 @@ export async function prepareTree(init: InPlaceInit): Promise<Prepared> {
 
 /** Creates (or, on resume, verifies) each entry's place in the tree; validateEntries checked them. */
 async function walkEntries(p: Prepared, signal: AbortSignal | undefined): Promise<void> {
-  for (const [i, e] of p.index.entries.entries()) {
+  const t = p.table
+  for (let i = 0; i < t.length; i++) {
     signal?.throwIfAborted()
     // Creation uses direct syscalls (see io.ts); let timers and sockets run now and then.
     if (i % 512 === 511) await new Promise((r) => setImmediate(r))
-    const comps = p.comps[i] as Buffer[]
+    const path = t.path(i)
+    const comps = sanitizeEntryPath(path)
     if (comps.length === 0) continue
-    const name = quotePath(e.path)
+    const type = t.type(i)
+    const name = quotePath(path)
     try {
-      if (p.resumed) await verifyEntry(p, i, e, comps, name)
-      else await placeEntry(p, i, e, comps, name)
+      if (p.resumed) await verifyEntry(p, i, type, comps, name)
+      else await placeEntry(p, i, type, comps, name)
     } catch (err) {
       throw named(err, name)
     }
   }
 }
 
+/** Whether the disk layout mounts a file system at `key` or below it. */
+function underMount(p: Prepared, key: string): boolean {
+  if (p.mountPoints.size === 0) return false
+  for (const m of p.mountPoints) if (m === key || m.startsWith(`${key}/`)) return true
+  return false
+}
+
 /** Makes a directory or an empty-but-sized regular file; the rest waits for finalize. */
-async function placeEntry(p: Prepared, i: number, e: IndexEntry, comps: Buffer[], name: string): Promise<void> {
+async function placeEntry(p: Prepared, i: number, type: IndexEntry['type'], comps: Buffer[], name: string) {
   const { tree } = p
   await tree.parents(comps, name)
   const abs = tree.abs(comps, comps.length, name)
   // Only lost+found (made by mkfs) can already be there: the target was empty otherwise.
   const lostFound = comps.length === 1 && p.header.lostFound && (comps[0] as Buffer).toString() === LOST_FOUND
   // A mount point (and its parents) is a directory we made before the install: keep it.
-  const key = keyOf(comps)
-  const mount = [...p.mountPoints].some((m) => m === key || m.startsWith(`${key}/`))
-  if (mount && e.type !== 'directory') {
-    throw errors.inplaceIndex(name, `is a ${e.type} in the image, but the disk layout mounts a file system there`)
+  const key = type === 'directory' || p.mountPoints.size > 0 ? keyOf(comps) : ''
+  const mount = underMount(p, key)
+  if (mount && type !== 'directory') {
+    throw errors.inplaceIndex(name, `is a ${type} in the image, but the disk layout mounts a file system there`)
   }
   const preexisting = lostFound || mount
-  if (e.type === 'directory') {
+  if (type === 'directory') {
     let st = preexisting ? await tree.clear(comps, name, true) : undefined
     if (st === undefined) {
       await mkdir(abs, 0o700)
@@ -190,54 +202,55 @@ async function placeEntry(p: Prepared, i: number, e: IndexEntry, comps: Buffer[]
       if (!st.isDirectory()) throw errors.pathThroughSymlink(name, name)
     }
     tree.verified(key)
-    p.pending.set(key, { abs, id: { dev: st.dev, ino: st.ino }, depth: comps.length, entry: e })
+    p.pending.set(key, { abs, id: { dev: st.dev, ino: st.ino }, depth: comps.length, entry: i })
     return
   }
   if (preexisting) await tree.clear(comps, name, false)
-  if (e.type !== 'file') return // links, symlinks and nodes are placed by finalize
-  await createFile(p, i, e, abs)
+  if (type !== 'file') return // links, symlinks and nodes are placed by finalize
+  await createFile(p, i, abs)
 }
 
-async function createFile(p: Prepared, i: number, e: IndexEntry, abs: Buffer): Promise<void> {
+async function createFile(p: Prepared, i: number, abs: Buffer): Promise<void> {
   const fd = openSync(abs, FILE_FLAGS, 0o600)
   try {
-    if (e.size > 0) ftruncateSync(fd, e.size)
+    const size = p.table.size(i)
+    if (size > 0) ftruncateSync(fd, size)
     const st = fstatSync(fd, { bigint: true })
-    const total = p.layout.fileTotal[i] ?? 0
-    const slot = { entry: i, abs, ino: st.ino, uid: Number(st.uid), gid: Number(st.gid), done: 0, total }
-    p.files.set(i, slot)
-    if (total === 0) await applyMetaFd(fd, e, p.preserveOwner, slot)
+    p.files.set(i, st.ino, Number(st.uid), Number(st.gid))
+    if ((p.layout.fileTotal[i] ?? 0) === 0) {
+      await applyMetaFd(fd, p.table.entry(i), p.preserveOwner, { uid: Number(st.uid), gid: Number(st.gid) })
+    }
   } finally {
     closeSync(fd)
   }
 }
 
-async function verifyEntry(p: Prepared, i: number, e: IndexEntry, comps: Buffer[], name: string): Promise<void> {
+async function verifyEntry(p: Prepared, i: number, type: IndexEntry['type'], comps: Buffer[], name: string) {
   const { tree } = p
   await tree.parents(comps, name, false, (why) => errors.inplaceTreeChanged(name, why))
   for (let j = 1; j < comps.length; j++) {
     const key = keyOf(comps, j)
     if (p.pending.has(key) || (key === LOST_FOUND && p.header.lostFound)) continue
     const st = await lstat(tree.abs(comps, j, name))
-    p.pending.set(key, { abs: tree.abs(comps, j, name), id: { dev: st.dev, ino: st.ino }, depth: j, entry: undefined })
+    p.pending.set(key, { abs: tree.abs(comps, j, name), id: { dev: st.dev, ino: st.ino }, depth: j, entry: -1 })
   }
-  if (e.type !== 'directory' && e.type !== 'file') return
+  if (type !== 'directory' && type !== 'file') return
   const abs = tree.abs(comps, comps.length, name)
   const st = await lstat(abs, { bigint: true }).catch(() => undefined)
-  if (e.type === 'directory') {
+  if (type === 'directory') {
     if (!st?.isDirectory()) throw errors.inplaceTreeChanged(name, 'is no longer a directory')
     tree.verified(keyOf(comps))
     p.pending.set(keyOf(comps), {
       abs,
       id: { dev: Number(st.dev), ino: Number(st.ino) },
       depth: comps.length,
-      entry: e,
+      entry: i,
     })
     return
   }
-  if (!st?.isFile() || st.size !== BigInt(e.size)) throw errors.inplaceTreeChanged(name, 'was replaced or resized')
-  const total = p.layout.fileTotal[i] ?? 0
-  p.files.set(i, { entry: i, abs, ino: st.ino, uid: Number(st.uid), gid: Number(st.gid), done: 0, total })
+  if (!st?.isFile() || st.size !== BigInt(p.table.size(i)))
+    throw errors.inplaceTreeChanged(name, 'was replaced or resized')
+  p.files.set(i, st.ino, Number(st.uid), Number(st.gid))
 }
 
 /** On resume: what the recorded pieces already wrote into each file. */
@@ -247,8 +260,7 @@ function countWritten(p: Prepared): void {
     if (!getBit(p.bits, piece)) continue
     const start = piece * pieceLength
     for (const s of p.layout.slices(start, Math.min(start + pieceLength, p.layout.archiveSize))) {
-      const f = s.entry >= 0 ? p.files.get(s.entry) : undefined
-      if (f) f.done += s.length
+      if (p.files.has(s.entry)) p.files.done[s.entry] = (p.files.done[s.entry] as number) + s.length
     }
   }
 }

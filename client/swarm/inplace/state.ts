@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
+import { asTable, type IndexTable } from '../../../common/tarindex/table.ts'
 import type { ArchiveIndex } from '../../../common/tarindex/types.ts'
 
 export const WORK_DIR = '.imgswarm-install'
@@ -97,7 +98,8 @@ export async function loadWrittenPieces(targetDir: string, expect: StateMatch): 
 }
 
 /** A digest of everything in the index (its canonical form), to tie the state to it. */
-export function indexDigest(index: ArchiveIndex): string {
+export function indexDigest(index: ArchiveIndex | IndexTable): string {
+  const t = asTable(index)
   const h = createHash('sha256')
   const num = (n: number) => h.update(`${n};`)
   const bytes = (b: Buffer) => {
@@ -105,8 +107,9 @@ export function indexDigest(index: ArchiveIndex): string {
     h.update(b)
   }
   h.update('imgswarm/index@1;')
-  num(index.archiveSize)
-  for (const e of index.entries) {
+  num(t.archiveSize)
+  for (let i = 0; i < t.length; i++) {
+    const e = t.entry(i)
     h.update(`${e.type};`)
     bytes(e.path)
     bytes(e.linkpath)

@@ -6,12 +6,11 @@ import { constants as C } from 'node:fs'
 import { type FileHandle, lstat, open, rm, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errors } from '../../../common/errors.ts'
-import { quotePath } from '../../../common/paths.ts'
 import { FdCache } from './fds.ts'
 import { finalizeTree } from './finalize.ts'
 import { type Frozen, freezeFiles, openFrozen } from './freeze.ts'
 import { type IoContext, readRange, writeRange } from './io.ts'
-import type { FileSlot, Prepared } from './meta.ts'
+import { absOf, entryName, type Prepared } from './meta.ts'
 import { type InPlaceInit, prepareTree } from './prepare.ts'
 import { countBits, getBit, SIDE_FILE, setBit, writeState } from './state.ts'
 
@@ -84,11 +83,10 @@ export class InPlaceTarget {
   }
 
   async #openFile(i: number, mode: number): Promise<FileHandle> {
-    const f = this.#p.files.get(i) as FileSlot
-    const fh = await open(f.abs, mode | C.O_NOFOLLOW)
+    const fh = await open(absOf(this.#p, i), mode | C.O_NOFOLLOW)
     if (mode === C.O_WRONLY) return fh
     const st = await fh.stat({ bigint: true })
-    if (st.ino !== f.ino || !st.isFile()) {
+    if (st.ino !== this.#p.files.ino(i) || !st.isFile()) {
       await fh.close()
       throw errors.inplaceTreeChanged(this.#name(i), 'was replaced by another file')
     }
@@ -96,7 +94,7 @@ export class InPlaceTarget {
   }
 
   #name(i: number): string {
-    return quotePath(this.#p.index.entries[i]?.path ?? Buffer.from('?'))
+    return entryName(this.#p, i)
   }
 
   #sideFile(): Promise<FileHandle> {
