@@ -45,7 +45,7 @@ export interface Spawned {
 
 export interface VmInit {
   mac: string
-  /** Serial console to this file (the guest's ttyS0; BIOS and iPXE text through sgabios). */
+  /** Serial console to this file (SeaBIOS, iPXE and the guest's ttyS0). */
   serialLog: string
   memMb?: number
   /** Extra QEMU arguments, e.g. a disk: ['-drive', 'file=disk.img,format=raw,if=virtio']. */
@@ -154,12 +154,12 @@ export async function createPxeLan(o: { nodes?: number; tag?: string } = {}): Pr
             '-drive',
             `if=pflash,format=raw,file=${v.uefi.vars}`,
           ]
-        : ['-device', 'sga']
-      const rom = v.uefi ? '/usr/lib/ipxe/qemu/efi-virtio.rom' : '/usr/lib/ipxe/qemu/pxe-virtio.rom'
+        : []
       const args = [
         'qemu-system-x86_64',
+        // graphics=off: SeaBIOS and the iPXE ROM print to the serial port too.
         '-machine',
-        'pc',
+        'pc,graphics=off',
         ...accel(),
         '-m',
         String(v.memMb ?? 256),
@@ -167,14 +167,18 @@ export async function createPxeLan(o: { nodes?: number; tag?: string } = {}): Pr
         'none',
         '-monitor',
         'none',
+        // The serial console on stdout (waitFor reads it) and in serialLog.
+        '-chardev',
+        `stdio,id=s0,signal=off,logfile=${v.serialLog}`,
         '-serial',
-        `file:${v.serialLog}`,
+        'chardev:s0',
         '-no-reboot',
         ...fw,
         '-netdev',
         `tap,id=n0,ifname=${tap},script=no,downscript=no`,
         '-device',
-        `virtio-net-pci,netdev=n0,mac=${v.mac},romfile=${rom},bootindex=1`,
+        // QEMU's own ROM for it is iPXE (Debian's ipxe-qemu), for BIOS and UEFI.
+        `virtio-net-pci,netdev=n0,mac=${v.mac},bootindex=1`,
         ...(v.extra ?? []),
       ]
       const child = spawn('ip', ['netns', 'exec', sw, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
