@@ -79,7 +79,9 @@ export class Installs {
         el('td', { text: i.image }),
         el('td', { class: `result-${i.result}`, text: i.result }),
         el('td', {
-          text: i.endedAt ? duration((Date.parse(i.endedAt) - Date.parse(i.startedAt)) / 1000) : 'running',
+          text: i.endedAt
+            ? duration((Date.parse(i.endedAt) - Date.parse(i.startedAt)) / 1000)
+            : `${duration((Date.now() - Date.parse(i.startedAt)) / 1000)} so far`,
         }),
         el('td', { class: 'num', text: bytes(i.bytesFromServer) }),
         el('td', { class: 'num', text: bytes(i.bytesFromPeers) }),

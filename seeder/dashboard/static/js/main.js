@@ -16,7 +16,7 @@ const live = new Live({ onAuthLost: () => showLogin('Your session ended; log in 
 const overview = new Overview({ onPick: (s) => setState(s) })
 const table = new NodeTable({
   table: $('nodes'),
-  onAction: (act, id, button) => act(act, id, button),
+  onAction: (kind, id, button) => act(kind, id, button),
   onCount: (shown, total) => {
     $('shown').textContent = shown === total ? `${total} nodes` : `${shown} of ${total} nodes`
     $('nodes-empty').hidden = total > 0

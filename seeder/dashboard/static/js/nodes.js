@@ -112,9 +112,9 @@ export class NodeTable {
       eta: el('td', { class: 'num eta' }),
       image: el('td', { class: 'image' }),
       seen: el('td', { class: 'seen' }),
-      actions: el('td', { class: 'actions' }),
+      actions: el('div', { class: 'acts' }),
     }
-    const bar = el('div', { class: 'bar' }, c.fill, c.pct)
+    const bar = el('div', { class: 'prog' }, el('div', { class: 'bar' }, c.fill), c.pct)
     const tr = el(
       'tr',
       { 'data-id': d.id },
@@ -128,7 +128,7 @@ export class NodeTable {
       c.eta,
       c.image,
       c.seen,
-      c.actions,
+      el('td', { class: 'actions' }, c.actions),
     )
     return { tr, c, d: null, acts: '' }
   }
@@ -144,8 +144,8 @@ export class NodeTable {
       c.state.textContent = d.state
     }
     const p = d.percent ?? (d.state === 'done' ? 100 : 0)
-    const w = `${Math.max(0, Math.min(100, p))}%`
-    if (c.fill.style.width !== w) c.fill.style.width = w
+    const t = `scaleX(${(Math.max(0, Math.min(100, p)) / 100).toFixed(3)})`
+    if (c.fill.style.transform !== t) c.fill.style.transform = t
     set(c.pct, d.percent === null || d.percent === undefined ? '' : percent(d.percent))
     set(c.step, d.state === 'failed' ? (d.code ?? d.message ?? 'failed') : (d.step ?? ''))
     set(c.down, rate(d.rateDown))

@@ -127,10 +127,12 @@ function setText(id, v) {
   if (e.textContent !== v) e.textContent = v
 }
 
+/** A round top for the y axis with three round steps below it. */
 function niceMax(v) {
-  const p = 10 ** Math.floor(Math.log10(v))
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p
-  return 10 * p
+  const raw = v / 3
+  const p = 10 ** Math.floor(Math.log10(raw))
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return 3 * m * p
+  return 30 * p
 }
 
 function node(tag, attrs) {
