@@ -15,15 +15,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createFleet, type Fleet, type Host } from '../../fleetsim/index.ts'
 
 export const SERVER_IP = '10.99.0.1'
-const REPO = join(import.meta.dirname, '../..')
-const NODE = process.execPath
+/** The real launcher, from source (a stale dist/ bundle must not hide a change). */
+export const BIN = join(import.meta.dirname, '../../bin/imgswarm')
+const CLI_ENV = { IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' }
 
 export interface PxeLan {
   fleet: Fleet
   server: Host
   nodes: Host[]
-  /** Writes OUT/dnsmasq.conf and OUT/tftp with `boot pxe` run inside the server host (interface eth0). */
+  /** Writes OUT/dnsmasq.conf and OUT/tftp with `imgswarm boot pxe` run inside the server host (interface eth0); returns the config's path. */
   writeConfig(o: { mode: 'proxy' | 'full'; server: string; out: string; range?: string }): Promise<string>
+  /** Runs `imgswarm ARGS` inside the server host. */
+  cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>
   /** dnsmasq from OUT/dnsmasq.conf in the server host; resolves once it has started (its log is in .log). */
   startDnsmasq(out: string): Promise<Spawned>
   /** Runs a command inside the server host, e.g. `imgswarm serve` (node bin/imgswarm ...). */
@@ -114,13 +117,15 @@ export async function createPxeLan(o: { nodes?: number; tag?: string } = {}): Pr
     server: fleet.server,
     nodes: fleet.nodes,
     async writeConfig(c) {
-      // Run where eth0 exists: the checks (interface, its address) see the server host's network.
-      const code = `const { writePxe } = await import(${JSON.stringify(join(REPO, 'initramfs/pxe/index.ts'))});
-        const r = await writePxe(${JSON.stringify({ mode: c.mode, interface: 'eth0', server: c.server, out: c.out, ...(c.range ? { range: c.range } : {}) })});
-        process.stdout.write(r.config)`
-      const r = await fleet.server.exec(NODE, ['--input-type=module', '-e', code])
-      if (r.code !== 0) throw new Error(`boot pxe in the server host failed: ${r.stderr}`)
-      return r.stdout
+      // The real command, run where eth0 exists: its checks (interface, address) see the server host's network.
+      const args = ['boot', 'pxe', '--mode', c.mode, '--interface', 'eth0', '--server', c.server, '--out', c.out]
+      if (c.range) args.push('--range', c.range)
+      const r = await fleet.server.exec(BIN, [...args, '--json'], { env: CLI_ENV })
+      if (r.code !== 0) throw new Error(`imgswarm boot pxe in the server host failed: ${r.stderr}`)
+      return (JSON.parse(r.stdout) as { config: string }).config
+    },
+    cli(args) {
+      return fleet.server.exec(BIN, args, { env: CLI_ENV })
     },
     async startDnsmasq(out) {
       // -u root: the test's temp folders are 0700, which dnsmasq's own user cannot read.
