@@ -99,6 +99,10 @@ declare module 'webtorrent/lib/torrent.js' {
   const Torrent: unknown
   export default Torrent
 }
+declare module 'webtorrent/lib/rarity-map.js' {
+  const RarityMap: unknown
+  export default RarityMap
+}
 declare module 'webtorrent/lib/peer.js' {
   const Peer: unknown
   export default Peer

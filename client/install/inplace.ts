@@ -1,14 +1,14 @@
 // The image, installed in place: every verified piece goes straight into its
-// final file (client/swarm/inplace). After the last piece the archive is read
-// back whole: its SHA-256 must match the signed manifest and every header the
-// index, or the install fails. Then links and directory metadata are placed
+// final file (client/swarm/inplace). Meanwhile the archive is checked in
+// order, from the written pieces (or read back from the tree): its SHA-256
+// must match the signed manifest and every header the index, or the install
+// fails. Then links and directory metadata are placed
 // and the tree is frozen, so that later changes (overrides, identity) are
 // never served to peers as image bytes.
 import type { IndexTable } from '../../common/tarindex/index.ts'
 import type { VerifiedArtifact } from '../plan/index.ts'
 import type { SwarmSession } from '../swarm/engine/index.ts'
 import {
-  checkArchiveAgainstIndex,
   InPlaceStore,
   type InPlaceTarget,
   indexDigest,
@@ -55,20 +55,27 @@ export async function installInPlace(
     )
   } else init.say(`${refOf(a)}: ${index.length} entries laid out; pieces go straight into their files`)
   let session: SwarmSession | undefined
+  // The archive is checked in order while the pieces arrive (and those already on disk are read
+  // back): after the last piece only the end of the archive is left to hash.
+  const check = target.startCheck()
   try {
     session = await download(
       a,
       { store: InPlaceStore, storeOpts: { inplace: target }, ...(bitfield === undefined ? {} : { bitfield }) },
       init,
     )
-    enter('extract', `${refOf(a)}: all pieces in place; reading the image back to verify it whole`)
-    const check = await checkArchiveAgainstIndex(target.readArchive(), index)
-    checkSha(a, check.sha256, `${refOf(a)} as installed`)
+    enter('extract', `${refOf(a)}: all pieces in place; finishing the whole-archive check`)
+    const got = await check.done
+    checkSha(a, got.sha256, `${refOf(a)} as installed`)
     await target.finalize(init.signal)
     await target.freeze()
-    init.say(`${refOf(a)}: SHA-256 verified over ${check.entries} entries; links and directory metadata placed`)
+    init.say(
+      `${refOf(a)}: SHA-256 verified over ${got.entries} entries (${check.stats.fromMemory} pieces hashed as written, ` +
+        `${check.stats.readBack} read back); links and directory metadata placed`,
+    )
     return { session, target }
   } catch (e) {
+    check.cancel()
     await session?.destroy().catch(() => undefined)
     await target.close().catch(() => undefined)
     throw e

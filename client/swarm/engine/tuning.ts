@@ -7,7 +7,9 @@
 import Wire from 'bittorrent-protocol'
 import Piece from 'torrent-piece'
 import Peer from 'webtorrent/lib/peer.js'
+import RarityMap from 'webtorrent/lib/rarity-map.js'
 import Torrent from 'webtorrent/lib/torrent.js'
+import { patchRarityMap } from './in-order.ts'
 import { fillFromStarted, type PartialHost, trackStarted } from './partial-first.ts'
 import { patchPiece } from './piece.ts'
 import { type BacklogHost, MAX_STORE_BACKLOG } from './store-view.ts'
@@ -99,6 +101,9 @@ export function applyTuning(): void {
 
   // torrent.js `_updateWire` with rarest-first keeps starting new pieces: see partial-first.ts.
   trackStarted(proto as unknown as Record<string, unknown>)
+
+  // rarity-map.js `getRarestPiece`: ties in piece order while only seeds are connected (in-order.ts).
+  patchRarityMap((RarityMap as unknown as { prototype: Record<string, unknown> }).prototype)
 
   // torrent.js `getBlockPipelineLength` honours the peer's `reqq`: set it to
   // our share of MAX_BLOCKS_IN_FLIGHT before each refill.

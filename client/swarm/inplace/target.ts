@@ -13,6 +13,7 @@ import { type IoContext, readRange, writeRange } from './io.ts'
 import { absOf, entryName, type Prepared } from './meta.ts'
 import { type InPlaceInit, prepareTree } from './prepare.ts'
 import { countBits, getBit, SIDE_FILE, setBit, writeState } from './state.ts'
+import { StreamCheck } from './stream-check.ts'
 
 export interface InPlaceOptions {
   /** Open files kept for writing and for reading (each; default 64). */
@@ -38,6 +39,7 @@ export class InPlaceTarget {
   #state: 'open' | 'finalized' | 'cleaned' = 'open'
   #frozen: Frozen | undefined
   #failed: unknown
+  #check: StreamCheck | undefined
 
   constructor(p: Prepared, opts: InPlaceOptions = {}) {
     this.#p = p
@@ -127,6 +129,7 @@ export class InPlaceTarget {
     }
     setBit(this.#p.bits, piece)
     this.#written++
+    this.#check?.written(piece, buf)
     this.#dirty = true
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined
@@ -170,6 +173,7 @@ export class InPlaceTarget {
    */
   async close(): Promise<void> {
     await Promise.allSettled(this.#inflight.values())
+    this.#check?.cancel()
     clearTimeout(this.#timer)
     this.#timer = undefined
     await this.flush()
@@ -200,6 +204,26 @@ export class InPlaceTarget {
       throw errors.inplaceClosed(this.#state === 'open' ? 'not finalized yet' : 'cleaned up')
     this.#frozen = await freezeFiles(this.#p)
     await this.#readers.closeAll()
+  }
+
+  /**
+   * Starts checking the archive in order while pieces are written (and reads
+   * back those already on disk): `done` gives the SHA-256 once the last piece
+   * is in, so no read-back is needed after the download. Pieces written ahead
+   * of the checked prefix are kept up to `budgetBytes`. One per target.
+   */
+  startCheck(budgetBytes = 32 << 20): StreamCheck {
+    if (this.#check) throw errors.inplaceClosed('already being checked')
+    this.#check = new StreamCheck(
+      {
+        pieceCount: this.pieceCount,
+        hasPiece: (i) => getBit(this.#p.bits, i),
+        readPiece: (i) => this.readPiece(i),
+      },
+      this.#p.table,
+      budgetBytes,
+    )
+    return this.#check
   }
 
   /** The whole archive, rebuilt in order, in chunks of at most 1 MiB. */
