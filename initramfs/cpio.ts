@@ -64,7 +64,7 @@ export async function writeCpio(tree: Tree, out: Writable, mtime: number): Promi
     total += b.length
   }
   for (const [path, e] of tree.sorted()) {
-    const name = path.slice(1)
+    const name = path === '/' ? '.' : path.slice(1)
     const mode = typeBits(e) | (e.mode & 0o7777)
     if (e.kind === 'dir') {
       await put(header({ ino: ino++, mode, nlink: 2, mtime, size: 0, name }))

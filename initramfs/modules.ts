@@ -42,6 +42,12 @@ export async function kernelVersion(sysroot: string): Promise<string> {
   return versions[0] as string
 }
 
+/** The linux-image package ships no modules.dep (its postinst makes it): index the whole package once. */
+export async function ensureModulesDep(sysroot: string, kernel: string): Promise<void> {
+  if (!(await stat(join(sysroot, 'lib/modules', kernel, 'modules.dep')).catch(() => undefined)))
+    await depmod(sysroot, sysroot, kernel)
+}
+
 export interface ModuleSet {
   kernel: string
   /** Names asked for that are built into the kernel. */
@@ -61,7 +67,7 @@ export async function addModules(
 ): Promise<ModuleSet> {
   const rel = `lib/modules/${o.kernel}`
   const src = join(o.sysroot, rel)
-  if (!(await stat(join(src, 'modules.dep')).catch(() => undefined))) await depmod(o.sysroot, o.sysroot, o.kernel)
+  await ensureModulesDep(o.sysroot, o.kernel)
   const deps = new Map<string, { path: string; deps: string[] }>()
   for (const line of (await readFile(join(src, 'modules.dep'), 'utf8')).split('\n')) {
     const m = line.match(/^([^:]+):\s*(.*)$/)
@@ -92,6 +98,7 @@ export async function addModules(
 
   const stage = join(o.work, 'modules')
   await rm(stage, { recursive: true, force: true })
+  await mkdir(join(stage, rel), { recursive: true })
   const paths = [...chosen].sort()
   for (const p of paths) {
     await mkdir(dirname(join(stage, rel, p)), { recursive: true })

@@ -1,0 +1,111 @@
+// `boot build` for real: Debian packages from apt, the real Node binary and
+// bundle. Built twice into two folders, the initramfs must be byte for byte
+// the same; its contents are read back from the archive and checked.
+
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { zstdDecompressSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { PROGRAMS } from '../../initramfs/contents.ts'
+import { buildBootImage } from '../../initramfs/index.ts'
+import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
+import { cli } from '../support/cli.ts'
+import { isRoot, tempDir } from '../support/tmp.ts'
+import { readNewc } from './newc.ts'
+
+const CACHE = process.env.IMGSWARM_TEST_BOOT_CACHE ?? '/var/tmp/imgswarm-test-boot-cache'
+
+function have(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe.runIf(isRoot && have('apt-get') && have('dpkg'))('boot build', () => {
+  it('is reproducible, holds what the client needs, and reuses its cache', async () => {
+    const dir = await tempDir('imgswarm-bootbuild-')
+    await loadOrCreateSigningKey(join(dir, 'keys'))
+    const pubkeyPem = await readFile(join(dir, 'keys', PUBLIC_KEY_FILE), 'utf8')
+    const a = await buildBootImage({ outDir: join(dir, 'a'), cacheDir: CACHE, pubkeyPem })
+    const lines: string[] = []
+    const b = await buildBootImage({ outDir: join(dir, 'b'), cacheDir: CACHE, pubkeyPem, say: (l) => lines.push(l) })
+    const rdA = await readFile(join(dir, 'a', 'initramfs'))
+    const rdB = await readFile(join(dir, 'b', 'initramfs'))
+    expect(createHash('sha256').update(rdA).digest('hex')).toBe(a.initramfs.sha256)
+    expect(b.initramfs.sha256).toBe(a.initramfs.sha256)
+    expect(rdB.equals(rdA)).toBe(true)
+    expect(await readFile(join(dir, 'b', 'build.json'), 'utf8')).toBe(
+      await readFile(join(dir, 'a', 'build.json'), 'utf8'),
+    )
+    expect(a.initramfs.size).toBeLessThan(120 * 1000 * 1000)
+
+    // Again into the same folder: nothing changed, so the compressed file is kept.
+    const again: string[] = []
+    const c = await buildBootImage({ outDir: join(dir, 'a'), cacheDir: CACHE, pubkeyPem, say: (l) => again.push(l) })
+    expect(c.initramfs.sha256).toBe(a.initramfs.sha256)
+    expect(again.join('\n')).toMatch(/unchanged since the last build/)
+
+    const entries = readNewc(zstdDecompressSync(rdA))
+    const byName = new Map(entries.map((e) => [e.name, e]))
+    const names = entries.map((e) => e.name)
+    expect(names).toEqual([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))))
+    expect(new Set(entries.map((e) => e.mtime)).size).toBe(1)
+    expect(entries.every((e) => e.uid === 0 && e.gid === 0)).toBe(true)
+    const init = byName.get('init')
+    expect(init?.mode).toBe(0o100755)
+    expect(init?.data.toString()).toMatch(/node \/imgswarm\.mjs install/)
+    const console = byName.get('dev/console')
+    expect([console?.mode, console?.rdev]).toEqual([0o020600, [5, 1]])
+    expect(byName.get('etc/imgswarm/server.pub')?.data.toString()).toBe(pubkeyPem)
+    expect(byName.get('usr/bin/node')?.data.length).toBe(a.node.size)
+    const bundle = byName.get('imgswarm.mjs')?.data.toString() ?? ''
+    expect(bundle).toContain('vendor/webrtc-polyfill-stub/index.js')
+    for (const p of PROGRAMS) expect(byName.has(p.slice(1)), p).toBe(true)
+    for (const p of [
+      'sbin/modprobe',
+      'bin/sh',
+      'sbin/udhcpc',
+      'usr/lib/grub/i386-pc/boot.img',
+      'usr/lib/grub/x86_64-efi/normal.mod',
+    ])
+      expect(byName.has(p), p).toBe(true)
+    const mods = `lib/modules/${a.kernel.version}`
+    for (const f of ['modules.dep', 'modules.dep.bin', 'modules.alias.bin'])
+      expect(byName.has(`${mods}/${f}`), f).toBe(true)
+    const dep = byName.get(`${mods}/modules.dep`)?.data.toString() ?? ''
+    for (const m of ['virtio_blk', 'virtio_net', 'nvme', 'ext4', 'xfs', 'e1000e', 'mlx5_core'])
+      expect(dep).toMatch(new RegExp(`/${m}\\.ko`))
+    // Every module modules.dep names is in the archive.
+    for (const line of dep.split('\n').filter(Boolean)) {
+      for (const p of line.replace(':', '').split(/\s+/).filter(Boolean))
+        expect(byName.has(`${mods}/${p}`), p).toBe(true)
+    }
+    // Every symlink resolves inside the archive (no dangling library links).
+    const resolve = (name: string, depth = 0): string | undefined => {
+      const e = byName.get(name)
+      if (!e || depth > 20) return undefined
+      if ((e.mode & 0o170000) !== 0o120000) return name
+      const t = e.data.toString()
+      const base = t.startsWith('/') ? t.slice(1) : [...name.split('/').slice(0, -1), t].join('/')
+      const norm: string[] = []
+      for (const part of base.split('/')) part === '..' ? norm.pop() : part !== '.' && part !== '' && norm.push(part)
+      return resolve(norm.join('/'), depth + 1)
+    }
+    const dangling = entries.filter((e) => (e.mode & 0o170000) === 0o120000 && resolve(e.name) === undefined)
+    expect(dangling.map((e) => e.name).filter((n) => !n.startsWith('etc/mtab') && n !== 'var/run')).toEqual([])
+    expect(byName.has('lib/x86_64-linux-gnu/libc.so.6')).toBe(true)
+    expect(resolve('usr/lib/x86_64-linux-gnu/libstdc++.so.6')).toBeDefined()
+    expect(lines.join('\n')).not.toMatch(/unchanged/)
+  }, 600_000)
+
+  it('refuses a kernel version that is not one', () => {
+    const r = cli(['boot', 'build', '--store', '/nonexistent-imgswarm', '--kernel-version', '../../etc'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/IMGSWARM_ERR_BOOT_OPTION/)
+  })
+})

@@ -1,0 +1,201 @@
+// The end-to-end reimage (the most important test of the project): the real
+// boot image (`boot build`), a small bootable test image made from Debian
+// packages, a real `serve` in a network namespace, and three QEMU VMs on a
+// bridge (test/pxe/lan.ts, the fleet harness). Each VM boots the installer
+// kernel and initramfs directly (-kernel/-initrd; see docs/boot.md for why not
+// PXE here), gets its plan by MAC, partitions its virtio disk, downloads the
+// image from the server and from the other VMs, installs GRUB, reports and
+// powers off. Then each disk boots alone in a fresh QEMU and must print the
+// image's marker with its own host name. TCG unless a KVM guest really boots.
+import { execFileSync } from 'node:child_process'
+import { readFile, truncate, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildBootImage } from '../../initramfs/index.ts'
+import { packVersion, Store } from '../../seeder/index.ts'
+import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
+import { createPxeLan, type PxeLan, SERVER_IP, type Spawned } from '../pxe/lan.ts'
+import type { StoredEvent } from '../support/events.ts'
+import { isRoot, tempDir } from '../support/tmp.ts'
+import { buildTestImage, MARKER } from './image.ts'
+import { bootDisk, killAll, probeAccel } from './vm.ts'
+
+const REPO = join(import.meta.dirname, '../..')
+/** Shared between runs: the Debian packages and their unpacked tree (docs/boot.md, "cache"). */
+const CACHE = process.env.IMGSWARM_TEST_BOOT_CACHE ?? '/var/tmp/imgswarm-test-boot-cache'
+const PORT = 8470
+const URL = `http://${SERVER_IP}:${PORT}`
+const VMS = [1, 2, 3].map((i) => ({ i, mac: `52:54:00:1e:00:0${i}`, hostname: `vm${i}`, ip: `10.99.0.${20 + i}` }))
+const MiB = 1024 * 1024
+
+function have(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+const ready = isRoot && ['qemu-system-x86_64', 'apt-get', 'dpkg', 'ip', 'curl'].every(have)
+
+let lan: PxeLan | undefined
+afterAll(async () => {
+  killAll()
+  await lan?.destroy()
+})
+
+const LAYOUT = `table = "msdos"
+[[partition]]
+label = "root"
+size = "grow"
+fs = "ext4"
+mount = "/"
+`
+
+describe.runIf(ready)('QEMU end-to-end reimage', () => {
+  it(
+    'three VMs install from the swarm, report verified installs, and boot their own disks',
+    async () => {
+      const dir = await tempDir('imgswarm-e2e-')
+      const store = new Store(join(dir, 'store'))
+      await loadOrCreateSigningKey(store.keysDir)
+      const pubkeyPem = await readFile(join(store.keysDir, PUBLIC_KEY_FILE), 'utf8')
+
+      // Host side: the boot image, the test image, the plans.
+      const boot = await buildBootImage({ outDir: join(store.root, 'boot'), cacheDir: CACHE, pubkeyPem })
+      expect(boot.pubkey).not.toBeNull()
+      const tree = join(dir, 'tree')
+      await buildTestImage(tree, CACHE)
+      await store.import('image', tree, 'tiny@1')
+      await packVersion(store, 'image', 'tiny@1', {
+        compression: 'none',
+        pieceLength: 128 * 1024,
+        announce: ['http://127.0.0.1:1/announce'],
+        webseeds: ['http://127.0.0.1:1/webseed/'],
+      })
+      await writeFile(join(store.root, 'layout.toml'), LAYOUT)
+      await writeFile(
+        join(store.root, 'plans.toml'),
+        `[defaults]\nimage = "tiny"\npost = "poweroff"\nlayout = "layout.toml"\n${VMS.map(
+          (v) => `[[node]]\nmac = "${v.mac}"\nhostname = "${v.hostname}"\n`,
+        ).join('')}`,
+      )
+      // A slow server uplink, so the VMs must get most pieces from each other.
+      await writeFile(join(dir, 'imgswarm.toml'), `[serve]\nupload_limit = ${512 * 1024}\n`)
+
+      const accel = await probeAccel(join(store.root, 'boot/kernel'), join(dir, 'kvm-probe.log'))
+      if (accel.includes('kvm')) process.env.IMGSWARM_TEST_KVM = '1'
+      lan = await createPxeLan({ nodes: 1 })
+      const serve: Spawned = lan.spawnOnServer(
+        process.execPath,
+        [join(REPO, 'cli/main.ts'), 'serve', '--store', store.root, '--config', join(dir, 'imgswarm.toml')].concat([
+          ...['--host', '0.0.0.0', '--port', String(PORT), '--public-url', URL],
+        ]),
+        { IMGSWARM_LOG_LEVEL: 'warn' },
+      )
+      const token = async () => (await readFile(join(store.keysDir, 'admin.token'), 'utf8')).trim()
+      const api = async (path: string): Promise<{ status: number; body: unknown }> => {
+        const r = await (lan as PxeLan).server.exec('curl', [
+          ...['-s', '-w', '\\n%{http_code}', '-H', `authorization: Bearer ${await token().catch(() => '')}`],
+          `${URL}${path}`,
+        ])
+        const lines = r.stdout.trimEnd().split('\n')
+        const status = Number(lines.pop())
+        const text = lines.join('\n')
+        let body: unknown = text
+        try {
+          body = JSON.parse(text)
+        } catch {}
+        return { status, body }
+      }
+      for (let t = 0; ; t++) {
+        if ((await api('/api/v1/health')).status === 200) break
+        if (t > 600) throw new Error(`serve did not start:\n${serve.log()}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+
+      // The fleet: three VMs, booted straight into the installer.
+      const vms = await Promise.all(
+        VMS.map(async (v) => {
+          const disk = join(dir, `${v.hostname}.img`)
+          await writeFile(disk, '')
+          await truncate(disk, 320 * MiB)
+          const serial = join(dir, `${v.hostname}.serial.log`)
+          const append = [
+            'console=ttyS0,115200',
+            `imgswarm.server=${URL}`,
+            `imgswarm.ip=${v.ip}/24,${SERVER_IP}`,
+            'imgswarm.post=poweroff',
+          ].join(' ')
+          const vm = await (lan as PxeLan).startVm({
+            mac: v.mac,
+            serialLog: serial,
+            memMb: 768,
+            extra: [
+              ...['-smp', '1', '-kernel', join(store.root, 'boot/kernel')],
+              ...['-initrd', join(store.root, 'boot/initramfs'), '-append', append],
+              ...['-drive', `file=${disk},format=raw,if=virtio`],
+            ],
+          })
+          return { ...v, disk, serial, vm }
+        }),
+      )
+      // Each VM powers off by itself when its install is done (post = poweroff).
+      const exits = await Promise.all(
+        vms.map(
+          (v) =>
+            new Promise<number | null>((res) => {
+              const t = setTimeout(() => v.vm.child.kill('SIGKILL'), 15 * 60_000)
+              v.vm.child.on('exit', (code) => {
+                clearTimeout(t)
+                res(code)
+              })
+              if (v.vm.child.exitCode !== null) res(v.vm.child.exitCode)
+            }),
+        ),
+      )
+      const serials = await Promise.all(vms.map((v) => readFile(v.serial, 'utf8').catch(() => '')))
+      for (const [k, v] of vms.entries()) {
+        const out = serials[k] ?? ''
+        // The client prints [done] only after verification; then it powers the VM off itself.
+        if (!/\[done\] tiny@1 installed/.test(out)) {
+          throw new Error(
+            `${v.hostname} did not finish its install (qemu exit ${exits[k]}); serial:\n${out.slice(-6000)}`,
+          )
+        }
+      }
+
+      // The server recorded three verified installs, and the VMs served each other pieces.
+      const events = ((await api('/api/v1/events?limit=10000')).body as { events: StoredEvent[] }).events
+      let up = 0
+      for (const v of vms) {
+        const mine = events.filter((e) => e.node === v.hostname || e.node === v.mac)
+        expect(mine.map((e) => e.step)).toContain('done')
+        expect(mine.some((e) => e.step === 'failed')).toBe(false)
+        up += Math.max(0, ...mine.map((e) => e.bytesUp ?? 0))
+      }
+      expect(up).toBeGreaterThan(0)
+      const installs = await api('/api/v1/installs?limit=100')
+      if (installs.status === 200) {
+        // The fleet database (seeder/fleet) is in this server: its install records too.
+        const rows = (installs.body as { installs: { node: string; result: string; bytesFromPeers: number }[] })
+          .installs
+        for (const v of vms) {
+          expect(rows.some((r) => (r.node === v.hostname || r.node === v.mac) && r.result === 'verified')).toBe(true)
+        }
+      }
+      serve.child.kill('SIGTERM')
+
+      // Each disk boots on its own and says its own name.
+      const booted = await Promise.all(
+        vms.map((v) =>
+          bootDisk({ disk: v.disk, log: join(dir, `${v.hostname}.disk-boot.log`), accel, ms: 5 * 60_000 }),
+        ),
+      )
+      for (const [k, v] of vms.entries()) {
+        expect(booted[k], `${v.hostname} booting its disk`).toContain(`${MARKER} hostname=${v.hostname}`)
+      }
+    },
+    25 * 60_000,
+  )
+})
