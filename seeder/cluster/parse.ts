@@ -22,6 +22,8 @@ export type LayoutReader = (path: string) => string
 export const MAX_FILE_BYTES = 16 << 20
 /** Deeper nesting has no meaning in this format; refusing it early keeps hostile files cheap. */
 const MAX_DEPTH = 8
+/** [[group]] and [[host]] tables together: as many as the hosts ranges may name. */
+export const MAX_TABLES = 100_000
 const PRIORITY_LIMIT = 1_000_000
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
@@ -175,6 +177,12 @@ export function parseCluster(text: string, file: string, readLayout: LayoutReade
   const bytes = Buffer.byteLength(text)
   if (bytes > MAX_FILE_BYTES) {
     const message = `the file is ${bytes} bytes, more than the limit of ${MAX_FILE_BYTES} (16 MiB): split the fleet or use ranges`
+    return { config: undefined, diagnostics: [{ file, line: 1, col: 1, message }] }
+  }
+  // Counted before parsing: the TOML parser slows down on very many tables.
+  const tables = text.match(/^[ \t]*\[\[/gm)?.length ?? 0
+  if (tables > MAX_TABLES) {
+    const message = `the file has ${tables} [[group]]/[[host]] tables, more than the limit of ${MAX_TABLES}: use host ranges in groups`
     return { config: undefined, diagnostics: [{ file, line: 1, col: 1, message }] }
   }
   let doc: Table

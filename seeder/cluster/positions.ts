@@ -1,7 +1,8 @@
 // Where each key of a TOML document sits (line and column), so a semantic
 // error can point at the line a person must change. smol-toml gives values
-// only; this scanner walks the same text again. It runs only on text that
-// smol-toml has already accepted, so it may be lenient about syntax.
+// only; this scanner walks the same text again in one linear pass. It runs
+// only on text that smol-toml has already accepted, so it may be lenient
+// about syntax.
 
 /** A key path: table names, keys, and indexes into arrays (of tables or values). */
 export type KeyPath = (string | number)[]
@@ -16,82 +17,93 @@ export interface Positions {
   at(path: KeyPath): Pos
 }
 
-const keyOf = (path: KeyPath) => path.join('\u0000')
-const BARE = /[A-Za-z0-9_-]/
+const SEP = '\u0000'
+const keyOf = (path: KeyPath) => path.join(SEP)
+/** Elements of one array whose positions are kept; errors in later ones point at the array's key. */
+const MAX_ELEMENTS = 200_000
+
+const SPACE = 32
+const TAB = 9
+const LF = 10
+const CR = 13
+const HASH = 35
+
+function isBare(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45
+}
 
 export function scanPositions(text: string): Positions {
   const found = new Map<string, number>()
   const arrayCounts = new Map<string, number>()
-  const lineStarts = [0]
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1)
+  const len = text.length
   let i = 0
 
-  const record = (path: KeyPath, at: number) => {
-    const k = keyOf(path)
-    if (!found.has(k)) found.set(k, at)
+  const record = (key: string, at: number) => {
+    if (!found.has(key)) found.set(key, at)
   }
   const skipSpace = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++
+    let c = text.charCodeAt(i)
+    while (c === SPACE || c === TAB) c = text.charCodeAt(++i)
   }
   // Spaces, newlines and comments (inside arrays, and between statements).
   const skipAll = () => {
     for (;;) {
-      while (i < text.length && /[ \t\r\n]/.test(text[i] as string)) i++
-      if (text[i] === '#') {
-        while (i < text.length && text[i] !== '\n') i++
-        continue
-      }
-      return
+      let c = text.charCodeAt(i)
+      while (c === SPACE || c === TAB || c === LF || c === CR) c = text.charCodeAt(++i)
+      if (c !== HASH) return
+      const nl = text.indexOf('\n', i)
+      i = nl < 0 ? len : nl
     }
   }
-  const quoted = (q: string): string => {
-    const multi = text.startsWith(q.repeat(3), i)
-    if (multi) {
-      i += 3
-      const end = text.indexOf(q.repeat(3), i)
-      let stop = end < 0 ? text.length : end + 3
+  /** Skips a string at i; returns its text when asked (keys), unescaping the common cases. */
+  const quoted = (want: boolean): string => {
+    const q = text[i] as string
+    const triple = q + q + q
+    if (text.startsWith(triple, i)) {
+      const end = text.indexOf(triple, i + 3)
+      let stop = end < 0 ? len : end + 3
       // A multi-line string may end with up to two more quotes.
-      while (text[stop] === q && stop < text.length) stop++
-      const s = text.slice(i, stop - 3)
+      while (stop < len && text[stop] === q) stop++
+      const s = want ? text.slice(i + 3, stop - 3) : ''
       i = stop
       return s
     }
-    i++
-    let s = ''
-    while (i < text.length && text[i] !== q && text[i] !== '\n') {
-      if (q === '"' && text[i] === '\\') {
-        s += text.slice(i, i + 2)
+    const start = ++i
+    for (;;) {
+      const c = text.charCodeAt(i)
+      if (i >= len || c === LF) break
+      if (q === '"' && c === 92) {
         i += 2
         continue
       }
-      s += text[i]
+      if (text[i] === q) break
       i++
     }
+    const s = want ? text.slice(start, i) : ''
     i++
-    // Keys are compared after unescaping the common cases only; exotic escapes in keys are rare.
-    return q === '"' ? s.replace(/\\(["\\])/g, '$1') : s
+    return q === '"' && want ? s.replace(/\\(["\\])/g, '$1') : s
   }
-  const key = (): string[] => {
+  const key = (): string => {
     const parts: string[] = []
     for (;;) {
       skipSpace()
       const c = text[i]
-      if (c === '"' || c === "'") parts.push(quoted(c))
+      if (c === '"' || c === "'") parts.push(quoted(true))
       else {
         const start = i
-        while (i < text.length && BARE.test(text[i] as string)) i++
+        while (i < len && isBare(text.charCodeAt(i))) i++
         parts.push(text.slice(start, i))
       }
       skipSpace()
-      if (text[i] !== '.') return parts
+      if (text[i] !== '.') return parts.join(SEP)
       i++
     }
   }
-  const value = (path: KeyPath) => {
+  const value = (path: string) => {
     skipSpace()
     const c = text[i]
     if (c === '"' || c === "'") {
-      quoted(c)
+      quoted(false)
       return
     }
     if (c === '[') {
@@ -99,7 +111,7 @@ export function scanPositions(text: string): Positions {
       let n = 0
       for (;;) {
         skipAll()
-        if (i >= text.length || text[i] === ']') {
+        if (i >= len || text[i] === ']') {
           i++
           return
         }
@@ -107,8 +119,9 @@ export function scanPositions(text: string): Positions {
           i++
           continue
         }
-        record([...path, n], i)
-        value([...path, n])
+        const el = n < MAX_ELEMENTS ? `${path}${SEP}${n}` : path
+        if (n < MAX_ELEMENTS) record(el, i)
+        value(el)
         n++
       }
     }
@@ -116,7 +129,7 @@ export function scanPositions(text: string): Positions {
       i++
       for (;;) {
         skipAll()
-        if (i >= text.length || text[i] === '}') {
+        if (i >= len || text[i] === '}') {
           i++
           return
         }
@@ -125,53 +138,70 @@ export function scanPositions(text: string): Positions {
           continue
         }
         const at = i
-        const k = key()
-        record([...path, ...k], at)
+        const k = `${path}${SEP}${key()}`
+        record(k, at)
         if (text[i] === '=') i++
-        value([...path, ...k])
+        value(k)
       }
     }
-    while (i < text.length && !/[,\]}\r\n#]/.test(text[i] as string)) i++
+    // A bare value: number, boolean, date.
+    for (;;) {
+      const d = text.charCodeAt(i)
+      if (i >= len || d === 44 || d === 93 || d === 125 || d === LF || d === CR || d === HASH) return
+      i++
+    }
   }
 
-  let table: KeyPath = []
-  while (i < text.length) {
+  let table = ''
+  const join = (a: string, b: string) => (a === '' ? b : `${a}${SEP}${b}`)
+  while (i < len) {
     skipAll()
-    if (i >= text.length) break
+    if (i >= len) break
     const at = i
     if (text.startsWith('[[', i)) {
       i += 2
       const k = key()
-      i = text.indexOf(']]', i) + 2
-      const ck = keyOf(k)
-      const n = arrayCounts.get(ck) ?? 0
-      arrayCounts.set(ck, n + 1)
-      table = [...k, n]
+      const close = text.indexOf(']]', i)
+      i = close < 0 ? len : close + 2
+      const n = arrayCounts.get(k) ?? 0
+      arrayCounts.set(k, n + 1)
+      table = `${k}${SEP}${n}`
       record(table, at)
     } else if (text[i] === '[') {
       i++
       const k = key()
-      i = text.indexOf(']', i) + 1
+      const close = text.indexOf(']', i)
+      i = close < 0 ? len : close + 1
       table = k
       record(table, at)
     } else {
-      const k = key()
+      const k = join(table, key())
       if (text[i] !== '=') {
         // Not a statement we understand: skip the line rather than loop.
-        while (i < text.length && text[i] !== '\n') i++
+        const nl = text.indexOf('\n', i)
+        i = nl < 0 ? len : nl
         continue
       }
       i++
-      record([...table, ...k], at)
-      value([...table, ...k])
+      record(k, at)
+      value(k)
     }
     // The rest of the line is a comment or nothing.
     skipSpace()
-    if (text[i] === '#') while (i < text.length && text[i] !== '\n') i++
+    if (text.charCodeAt(i) === HASH) {
+      const nl = text.indexOf('\n', i)
+      i = nl < 0 ? len : nl
+    }
     if (i === at) i++
   }
 
+  // Line starts are needed only for the few positions asked for.
+  let lineStarts: number[] | undefined
   const toPos = (offset: number): Pos => {
+    if (!lineStarts) {
+      lineStarts = [0]
+      for (let j = text.indexOf('\n'); j >= 0; j = text.indexOf('\n', j + 1)) lineStarts.push(j + 1)
+    }
     let lo = 0
     let hi = lineStarts.length - 1
     while (lo < hi) {

@@ -158,6 +158,13 @@ hostname = "lonely"
       expect(d[0]?.message).toMatch(/more than the limit of 16777216 \(16 MiB\)/)
     })
 
+    it('refuses more [[host]]/[[group]] tables than the limit before parsing them', () => {
+      const text = '[[host]]\nhostname = "a"\n'.repeat(100_001)
+      const d = timed('100,001 host tables', () => parseCluster(text, '/x/c.toml').diagnostics)
+      expect(d).toHaveLength(1)
+      expect(d[0]?.message).toMatch(/100001 \[\[group\]\]\/\[\[host\]\] tables, more than the limit of 100000/)
+    })
+
     it('refuses deep nesting with a position', () => {
       const text = `[global]\nimage = ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`
       const d = timed('nesting 100,000 deep', () => parseCluster(text, '/x/c.toml').diagnostics)
