@@ -23,12 +23,12 @@ async function smallImage(dir: string) {
   return { p, index: await buildIndex(p.archive) }
 }
 
-describe('IndexTable', () => {
+describe.skipIf(!isRoot)('IndexTable (root: the fixture has foreign owners and devices)', () => {
   it('gives back every entry of a real index exactly, and the same index digest', async () => {
     const dir = await tempDir()
     const tree = join(dir, 'tree')
-    await buildFullTree(tree, { sparseSize: 4 << 20, owners: isRoot })
-    if (isRoot) await addExtras(tree)
+    await buildFullTree(tree, { sparseSize: 4 << 20 })
+    await addExtras(tree)
     const p = await packTree(dir, tree)
     const index = await buildIndex(p.archive)
     const t = IndexTable.from(index)
@@ -38,7 +38,7 @@ describe('IndexTable', () => {
     // The fixture has what the table packs specially: links, extents of a sparse file, xattrs (as root).
     expect(index.entries.some((e) => e.type === 'symlink' && e.linkpath.length > 0)).toBe(true)
     expect(index.entries.some((e) => e.extents.length > 1)).toBe(true)
-    if (isRoot) expect(index.entries.some((e) => e.xattrs.size > 0)).toBe(true)
+    expect(index.entries.some((e) => e.xattrs.size > 0)).toBe(true)
     expect(indexDigest(t)).toBe(indexDigest(index))
     expect(() => t.add(index.entries[0] as (typeof index.entries)[0])).toThrow(/after finish/)
   })

@@ -17,10 +17,22 @@ type ChunkStore = {
 type StoreCtor = new (chunkLength: number, opts: Record<string, unknown>) => ChunkStore
 type StoreFactory = (chunkLength: number, opts: Record<string, unknown>) => unknown
 /** What the store tells the torrent it belongs to (read by tuning.ts). */
-export type BacklogHost = { _storeBacklog?: () => number; _update?: () => void; destroyed?: boolean }
+export type BacklogHost = {
+  _storeBacklog?: () => number
+  _storeBacklogMax?: number
+  _update?: () => void
+  destroyed?: boolean
+}
 
 /** Pieces written to the store but not yet acknowledged, above which no more blocks are requested. */
 export const MAX_STORE_BACKLOG = 16
+/** ... and at most this many bytes of them (4 MiB pieces would make 16 pieces 64 MiB). */
+const MAX_STORE_BACKLOG_BYTES = 16 << 20
+
+/** The backlog cap for pieces of `chunkLength` bytes: 16 pieces, fewer for big pieces, at least 4. */
+export function backlogCap(chunkLength: number): number {
+  return Math.max(4, Math.min(MAX_STORE_BACKLOG, Math.floor(MAX_STORE_BACKLOG_BYTES / chunkLength)))
+}
 
 const asBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 
@@ -43,16 +55,21 @@ export function bufferViewStore(make: StoreFactory): StoreCtor {
       this.chunkLength = chunkLength
       const host = opts.torrent as BacklogHost | undefined
       this.host = host
-      if (host) host._storeBacklog = () => this.pending
+      this.max = backlogCap(chunkLength)
+      if (host) {
+        host._storeBacklog = () => this.pending
+        host._storeBacklogMax = this.max
+      }
     }
     readonly host: BacklogHost | undefined
+    readonly max: number
     pending = 0
     put(i: number, buf: Uint8Array, cb?: Cb): void {
       this.pending++
       this.inner.put(i, buf, (err) => {
         this.pending--
         // Requests were held back while the store was busy: resume them.
-        if (this.pending === MAX_STORE_BACKLOG - 1 && this.host && !this.host.destroyed) this.host._update?.()
+        if (this.pending === this.max - 1 && this.host && !this.host.destroyed) this.host._update?.()
         cb?.(err)
       })
     }

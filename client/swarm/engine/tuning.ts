@@ -110,7 +110,7 @@ export function applyTuning(): void {
   const updateWire = proto._updateWire
   proto._updateWire = function (this: TorrentInternals, wire: WtWire) {
     // The store is behind (slow disk): request nothing until it catches up (store-view.ts).
-    if ((this._storeBacklog?.() ?? 0) >= MAX_STORE_BACKLOG) return
+    if ((this._storeBacklog?.() ?? 0) >= (this._storeBacklogMax ?? MAX_STORE_BACKLOG)) return
     const w = wire as WireInternals
     if (w.type !== 'webSeed') {
       const share = Math.floor(MAX_BLOCKS_IN_FLIGHT / Math.max(1, this.wires.length))
