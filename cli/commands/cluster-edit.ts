@@ -44,7 +44,8 @@ function runEditor(editor: string, file: string): void {
   }
 }
 
-export async function editCluster(file: string, opts: { editor: string }): Promise<void> {
+/** Returns true when the file was replaced, false when nothing changed. */
+export async function editCluster(file: string, opts: { editor: string }): Promise<boolean> {
   let original: string
   let mode = 0o644
   try {
@@ -66,7 +67,7 @@ export async function editCluster(file: string, opts: { editor: string }): Promi
       if (text === original && (await exists(file))) {
         await rm(copy, { force: true })
         process.stdout.write(`${file}: no changes\n`)
-        return
+        return false
       }
       const fh = await open(copy, 'r+')
       await fh.sync()
@@ -76,7 +77,7 @@ export async function editCluster(file: string, opts: { editor: string }): Promi
       process.stdout.write(
         `${file}: valid, saved. A running serve rereads it by itself; another server: POST /api/v1/plans/reload\n`,
       )
-      return
+      return true
     }
     for (const d of r.diagnostics) process.stderr.write(`${d.file}:${d.line}:${d.col}: ${d.message}\n`)
     process.stderr.write(`${file}: ${r.diagnostics.length} problem(s). Edit again? [Y/n] `)

@@ -6,6 +6,7 @@ import { isIP } from 'node:net'
 import { Command } from 'commander'
 import { normalizeMac } from '../../common/cmdline.ts'
 import { errors } from '../../common/errors.ts'
+import { readAdminToken } from '../../seeder/api/auth.ts'
 import {
   CLUSTER_EXAMPLE,
   ClusterIndex,
@@ -84,7 +85,7 @@ function printNode(label: string, r: ResolvedNode | undefined, file: string): vo
     if (r.image) row('image', r.image.value, where(r.image.from, file))
     else row('image', '(none: no plan)', '')
     if (r.overrides.length === 0) row('overrides', '(none)', '')
-    r.overrides.forEach((o, i) => row(i === 0 ? 'overrides' : '', o.value, where(o.from, file)))
+    for (const [i, o] of r.overrides.entries()) row(i === 0 ? 'overrides' : '', o.value, where(o.from, file))
     if (r.layout) row('layout', r.layout.value.path, where(r.layout.from, file))
     else row('layout', '(none)', '')
     row('post', r.post.value, where(r.post.from, file))
@@ -114,6 +115,36 @@ function queryOf(label: string) {
   if (mac) return { mac }
   if (isIP(label)) return { ip: label }
   return { hostname: label }
+}
+
+/** POST /api/v1/plans/reload with the admin token; the server's error (422 with line numbers) is passed on. */
+async function reloadServer(opts: FileOpts & { token?: string }, url: string): Promise<void> {
+  const token =
+    opts.token ??
+    process.env.IMGSWARM_TOKEN ??
+    (await readAdminToken(context(opts).config.store).catch(() => undefined))
+  if (!token)
+    throw errors.usage(
+      '--reload needs the admin token',
+      'pass --token TOKEN or IMGSWARM_TOKEN, or run where STORE/keys/admin.token is readable',
+    )
+  const res = await fetch(`${url.replace(/\/+$/, '')}/api/v1/plans/reload`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token.trim()}` },
+  }).catch((e: Error) => {
+    throw errors.clusterEdit(
+      `the file is saved, but ${url} cannot be reached: ${e.message}`,
+      'reload it later: POST /api/v1/plans/reload',
+    )
+  })
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } }
+    throw errors.clusterEdit(
+      `the file is saved, but the server refused to reload it (${res.status}): ${body.error?.message ?? ''}`,
+      'the server keeps its previous config; fix the problem and reload again',
+    )
+  }
+  process.stdout.write(`${url}: reloaded\n`)
 }
 
 export function clusterCommands(): Command {
@@ -203,6 +234,8 @@ Examples:
         'open the cluster file in $VISUAL or $EDITOR, validate it, reopen it until it is valid, then replace the file atomically',
       )
       .option('--file <file>', 'the cluster file (default: serve.cluster, else STORE/cluster.toml)')
+      .option('--reload <url>', 'after saving, tell the server at URL to reread it now (POST /api/v1/plans/reload)')
+      .option('--token <token>', 'admin token for --reload (env IMGSWARM_TOKEN; default STORE/keys/admin.token)')
       .addHelpText(
         'after',
         `
@@ -213,11 +246,13 @@ itself when it changes; a server on another machine needs POST /api/v1/plans/rel
 
 Examples:
   imgswarm cluster edit
-  EDITOR='code --wait' imgswarm cluster edit --file /etc/imgswarm/cluster.toml`,
+  EDITOR='code --wait' imgswarm cluster edit --file /etc/imgswarm/cluster.toml
+  imgswarm cluster edit --reload http://imageserver:8470`,
       )
-      .action(async (opts: FileOpts) => {
+      .action(async (opts: FileOpts & { reload?: string; token?: string }) => {
         const file = clusterFile(opts)
-        await editCluster(file, { editor: process.env.VISUAL || process.env.EDITOR || 'vi' })
+        const saved = await editCluster(file, { editor: process.env.VISUAL || process.env.EDITOR || 'vi' })
+        if (saved && opts.reload !== undefined) await reloadServer(opts, opts.reload)
       }),
   )
 

@@ -1,9 +1,10 @@
 // `imgswarm cluster` as a person runs it: the real launcher, real files, and
 // for `edit` a real editor process (a shell script standing in for vi).
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { packedStore, startServe } from '../serve/harness.ts'
 import { BIN, cli } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
 
@@ -48,14 +49,38 @@ cat "$f" > "$1"
   return script
 }
 
-function edit(file: string, editor: string, input: string) {
-  const r = spawnSync(BIN, ['cluster', 'edit', '--file', file], {
+function edit(file: string, editor: string, input: string, extra: string[] = []) {
+  const r = spawnSync(BIN, ['cluster', 'edit', '--file', file, ...extra], {
     encoding: 'utf8',
     input,
     env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', EDITOR: editor, VISUAL: '' },
     timeout: 60_000,
   })
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** The same, without blocking this process: needed when the server it talks to runs here. */
+function editAsync(
+  file: string,
+  editor: string,
+  extra: string[],
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const p = spawn(BIN, ['cluster', 'edit', '--file', file, ...extra], {
+      env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', EDITOR: editor, VISUAL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (d) => {
+      stdout += d
+    })
+    p.stderr.on('data', (d) => {
+      stderr += d
+    })
+    p.on('error', fail)
+    p.on('close', (code) => done({ status: code ?? -1, stdout, stderr }))
+  })
 }
 
 describe('imgswarm cluster', () => {
@@ -174,6 +199,32 @@ describe('imgswarm cluster', () => {
     expect(failing.status).toBe(1)
     expect(failing.stderr).toMatch(/the editor "false" exited with 1/)
     expect(await readFile(file, 'utf8')).toBe(GOOD)
+  })
+
+  it('edit --reload tells a running server to reread the file', async () => {
+    const dir = await tempDir()
+    const { store } = await packedStore(dir, 1)
+    const file = join(store.root, 'cluster.toml')
+    await writeFile(file, '[global]\nimage = "img"\n[[group]]\nname = "a"\nhosts = ["n1"]\n')
+    const server = await startServe(store)
+    try {
+      const token = (await readFile(server.server.adminTokenFile, 'utf8')).trim()
+      const editor = await editorScript(dir, ['[global]\nimage = "img"\n[[group]]\nname = "a"\nhosts = ["n[1-2]"]\n'])
+      const r = await editAsync(file, editor, ['--reload', server.url, '--token', token])
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout).toContain(`${server.url}: reloaded`)
+      expect((await fetch(`${server.url}/api/v1/plan?hostname=n2`)).status).toBe(200)
+      const refused = await editAsync(file, await editorScript(join(dir, 'store'), ['[global]\nimage = "img"\n']), [
+        '--reload',
+        server.url,
+        '--token',
+        'wrong',
+      ])
+      expect(refused.status).toBe(1)
+      expect(refused.stderr).toMatch(/the file is saved, but the server refused to reload it \(401\)/)
+    } finally {
+      await server.stop()
+    }
   })
 
   it('edit with no change says so and leaves no copy', async () => {
