@@ -48,7 +48,7 @@ async function resolveServer(o: StatusOpts): Promise<StatusServer> {
   const config = loadConfig({ config: o.config, store: o.store })
   const url = (o.server ?? config.serverUrl).replace(/\/+$/, '')
   if (!/^https?:\/\/[^/\s]+/.test(url)) throw errors.usage(`--server ${JSON.stringify(url)}: expected http://HOST:PORT`)
-  const token = o.token ?? process.env.IMGSWARM_TOKEN ?? (await readAdminToken(config.store).catch(() => undefined))
+  const token = o.token || process.env.IMGSWARM_TOKEN || (await readAdminToken(config.store).catch(() => undefined))
   return { url, token: token?.trim() || undefined }
 }
 
@@ -66,6 +66,11 @@ export function statusCommand(): Command {
     .addHelpText('after', HELP)
     .action(async (o: StatusOpts) => {
       const server = await resolveServer(o)
+      // `imgswarm status --watch --json | head`: a closed pipe ends the command quietly.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(0)
+        throw e
+      })
       if (o.watch) {
         const ac = new AbortController()
         const stop = () => ac.abort()

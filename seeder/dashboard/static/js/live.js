@@ -8,7 +8,8 @@ export class Live {
   #pendingInstalls = new Map()
   #pendingFleet = null
   #frame = 0
-  #listeners = { nodes: [], fleet: [], installs: [], status: [] }
+  #pendingRemoved = new Set()
+  #listeners = { nodes: [], fleet: [], installs: [], removed: [], status: [] }
   #retry = 1000
   #onAuthLost
 
@@ -31,6 +32,14 @@ export class Live {
     })
     es.addEventListener('node', (m) => this.#queue(this.#pendingNodes, m, 'id'))
     es.addEventListener('install', (m) => this.#queue(this.#pendingInstalls, m, 'id'))
+    es.addEventListener('removed', (m) => {
+      try {
+        const { id } = JSON.parse(m.data)
+        this.#pendingNodes.delete(id)
+        this.#pendingRemoved.add(id)
+        this.#schedule()
+      } catch {}
+    })
     es.addEventListener('fleet', (m) => {
       try {
         this.#pendingFleet = JSON.parse(m.data)
@@ -92,6 +101,11 @@ export class Live {
       const rows = [...this.#pendingNodes.values()]
       this.#pendingNodes.clear()
       for (const fn of this.#listeners.nodes) fn(rows)
+    }
+    if (this.#pendingRemoved.size > 0) {
+      const ids = [...this.#pendingRemoved]
+      this.#pendingRemoved.clear()
+      for (const fn of this.#listeners.removed) fn(ids)
     }
     if (this.#pendingInstalls.size > 0) {
       const rows = [...this.#pendingInstalls.values()]

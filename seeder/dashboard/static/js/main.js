@@ -137,6 +137,9 @@ live.on('nodes', (rows) => {
   syncGroups()
   if (detail.id !== null) for (const r of rows) if (r.id === detail.id) void detail.update(r)
 })
+live.on('removed', (ids) => {
+  for (const id of ids) table.remove(id)
+})
 live.on('fleet', (f) => overview.update(f))
 live.on('installs', (rows) => installs.upsert(rows))
 live.on('status', (s) => {
