@@ -7,9 +7,11 @@ import { archiveCommands } from './commands/archive.ts'
 import { bootCommands } from './commands/boot.ts'
 import { clusterCommands } from './commands/cluster.ts'
 import { dashboardCommands } from './commands/dashboard.ts'
+import { dbCommands } from './commands/db.ts'
 import { demoCommand } from './commands/demo.ts'
 import { installCommand } from './commands/install.ts'
 import { keysCommands } from './commands/keys.ts'
+import { nodeCommands } from './commands/node.ts'
 import { serveCommand } from './commands/serve.ts'
 import { statusCommand } from './commands/status.ts'
 import { storeCommands } from './commands/store-cmds.ts'
@@ -44,6 +46,8 @@ program.addCommand(serveCommand())
 program.addCommand(statusCommand())
 program.addCommand(dashboardCommands())
 program.addCommand(clusterCommands())
+program.addCommand(nodeCommands())
+program.addCommand(dbCommands())
 program.addCommand(trackerCommand())
 program.addCommand(installCommand())
 program.addCommand(bootCommands())

@@ -40,4 +40,23 @@ export interface NodeEventInput {
   logTail?: string[]
   /** The node's clock (ISO 8601); may be wrong on a fresh boot, hence receivedAt. */
   ts?: string
+  /** Of bytesDown so far in this install: bytes from the server (its web seed) and from other nodes. */
+  bytesFromServer?: number
+  bytesFromPeers?: number
+  /** Hardware facts, sent once with the `config` step (client/report/facts.ts). */
+  facts?: NodeFacts
+}
+
+/** Limits on reported hardware facts: a hostile node cannot fill the database. */
+export const FACTS_MAX_DISKS = 64
+export const FACTS_MAX_NICS = 64
+export const FACTS_NAME_MAX = 64
+export const FACTS_MODEL_MAX = 256
+
+/** CPU, memory, disks and NICs as the install client reads them from /proc and /sys. */
+export interface NodeFacts {
+  cpu: { model: string; count: number }
+  memoryBytes: number
+  disks: { name: string; sizeBytes: number; model: string | null }[]
+  nics: { name: string; mac: string | null; speedMbps: number | null }[]
 }

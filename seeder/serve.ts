@@ -8,8 +8,9 @@ import type { ServeConfig } from '../common/config.ts'
 import { errors } from '../common/errors.ts'
 import type { Logger } from '../common/log.ts'
 import { createTracker, setAllowList, type Tracker } from '../tracker/index.ts'
-import { createApi, type EventSink, loadOrCreateAdminToken, memoryEventSink, type PlanSource } from './api/index.ts'
+import { createApi, type EventSink, loadOrCreateAdminToken, type PlanSource } from './api/index.ts'
 import { openPlanSource } from './cluster/index.ts'
+import { FLEET_DB_FILE, type Fleet, fleetEventSink, openFleet } from './fleet/index.ts'
 import { type PackOptions, packVersion } from './packer/pack.ts'
 import { PUBLIC_KEY_FILE } from './store/keys.ts'
 import type { PackedInfo, Store } from './store/store.ts'
@@ -32,6 +33,8 @@ export interface ImageServer {
   readonly adminTokenFile: string
   readonly seeder: FirstSeeder
   readonly tracker: Tracker
+  /** The fleet database, once started. */
+  readonly fleet: Fleet | undefined
 }
 
 function listenError(e: unknown, what: string, addr: string): unknown {
@@ -80,6 +83,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
   let api: FastifyInstance | undefined
   let poll: NodeJS.Timeout | undefined
   let events: EventSink | undefined
+  let fleet: Fleet | undefined
   let plans: PlanSource | undefined
   let stopped = false
 
@@ -110,6 +114,9 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     adminTokenFile,
     seeder,
     tracker,
+    get fleet() {
+      return fleet
+    },
 
     async start() {
       syncAllowList(await store.allPacked())
@@ -118,7 +125,13 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
       } catch (e) {
         throw listenError(e, 'the UDP tracker', `${cfg.host}:${cfg.port}/udp`)
       }
-      events = memoryEventSink({ file: join(store.root, 'events.jsonl') })
+      // Node events, the inventory and the install history: STORE/fleet.db (docs/fleet-database.md).
+      fleet = openFleet(
+        { file: join(store.root, FLEET_DB_FILE) },
+        { plans: () => plans, logger: logger.child({ component: 'fleet' }) },
+      )
+      fleet.start()
+      events = fleetEventSink(fleet)
       // The cluster config if configured or present, else plans.toml. A
       // missing file means no plans yet; a reload (or, for the cluster
       // config, the file appearing) picks it up.
@@ -133,6 +146,12 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         adminToken: await loadOrCreateAdminToken(store.root),
         plans,
         events,
+        fleet,
+        swarms: {
+          trackerSwarms: () => tracker.stats().swarms,
+          seeded: () => seeder.status().torrents,
+          availability: (infoHash) => seeder.pieceAvailability(infoHash),
+        },
         publicUrl: cfg.publicUrl,
         tracker,
         seeder: { ready: () => seeder.ready(), status: () => seeder.status(), refresh },
@@ -180,6 +199,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
       await seeder.stop()
       await tracker.stop()
       plans?.close?.()
+      await fleet?.stop()
     },
   }
 }

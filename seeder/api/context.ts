@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../../common/errors.ts'
 import { formatRef } from '../../common/names.ts'
+import type { Fleet } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
 import type { Kind, PackedInfo, Store } from '../store/store.ts'
 import type { AdminAuth } from './auth.ts'
@@ -20,6 +21,8 @@ export interface ApiContext {
   plansOrigin: string
   /** Versions handed out in a plan recently: key -> expiry (ms). */
   granted: Map<string, number>
+  /** The fleet database (serve opens STORE/fleet.db); without it the fleet routes are not registered. */
+  fleet?: Fleet | undefined
 }
 
 /**

@@ -6,6 +6,10 @@ import { dirname } from 'node:path'
 import {
   EVENT_NODE,
   EVENT_STEPS,
+  FACTS_MAX_DISKS,
+  FACTS_MAX_NICS,
+  FACTS_MODEL_MAX,
+  FACTS_NAME_MAX,
   LOG_LINE_MAX,
   LOG_TAIL_MAX,
   MESSAGE_MAX,
@@ -36,6 +40,51 @@ export interface EventSink {
 
 const count = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const
 const rate = { type: 'number', minimum: 0 } as const
+const shortText = { type: 'string', maxLength: FACTS_NAME_MAX } as const
+const modelText = { type: ['string', 'null'], maxLength: FACTS_MODEL_MAX } as const
+
+/** Hardware facts (common/events.ts NodeFacts), bounded so a node cannot fill the database. */
+export const nodeFactsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cpu', 'memoryBytes', 'disks', 'nics'],
+  properties: {
+    cpu: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['model', 'count'],
+      properties: {
+        model: { type: 'string', maxLength: FACTS_MODEL_MAX },
+        count: { type: 'integer', minimum: 0, maximum: 65536 },
+      },
+    },
+    memoryBytes: count,
+    disks: {
+      type: 'array',
+      maxItems: FACTS_MAX_DISKS,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'sizeBytes', 'model'],
+        properties: { name: shortText, sizeBytes: count, model: modelText },
+      },
+    },
+    nics: {
+      type: 'array',
+      maxItems: FACTS_MAX_NICS,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'mac', 'speedMbps'],
+        properties: {
+          name: shortText,
+          mac: { type: ['string', 'null'], maxLength: 64 },
+          speedMbps: { type: ['integer', 'null'], minimum: 0, maximum: 100_000_000 },
+        },
+      },
+    },
+  },
+} as const
 
 export const nodeEventInputSchema = {
   type: 'object',
@@ -60,6 +109,9 @@ export const nodeEventInputSchema = {
     code: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,100}$' },
     logTail: { type: 'array', maxItems: LOG_TAIL_MAX, items: { type: 'string', maxLength: LOG_LINE_MAX } },
     ts: { type: 'string', format: 'date-time' },
+    bytesFromServer: { ...count, description: 'of the bytes down in this install: from the server (web seed)' },
+    bytesFromPeers: { ...count, description: 'of the bytes down in this install: from other nodes' },
+    facts: nodeFactsSchema,
   },
 } as const
 

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from '../../common/log.ts'
 import { type BootDecider, registerBootRoutes } from '../boot/index.ts'
 import { registerDashboard } from '../dashboard/index.ts'
+import { type Fleet, registerFleetRoutes, type SwarmSources } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
 import type { Store } from '../store/store.ts'
 import { registerWebseed } from '../webseed/index.ts'
@@ -60,6 +61,10 @@ export interface ApiInit {
   bodyLimit?: number
   /** Trust X-Forwarded-For for the source address (behind a reverse proxy). Default false. */
   trustProxy?: boolean
+  /** The fleet database: inventory, installs, the fleet API and its SSE stream (seeder/fleet). */
+  fleet?: Fleet
+  /** Tracker and seeder views for GET /api/v1/swarms. */
+  swarms?: SwarmSources
 }
 
 /** Builds the API with every route registered; not listening yet. */
@@ -85,6 +90,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
     nodeReadsRestricted: init.nodeReadsRestricted ?? true,
     plansOrigin: init.plans.origin ?? 'the plans file',
     granted: new Map(),
+    fleet: init.fleet,
   }
   collectRoutes(app)
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply))
@@ -98,6 +104,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerArtifacts(app, ctx, init.pack)
   registerArchiveIndex(app, ctx)
   registerNodeRoutes(app, ctx)
+  if (init.fleet) registerFleetRoutes(app, ctx, init.fleet, { swarms: init.swarms })
   registerBootRoutes(app, {
     dir: join(init.store.root, 'boot'),
     keysDir: init.store.keysDir,

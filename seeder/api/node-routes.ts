@@ -43,7 +43,10 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
         throw errors.invalidRequest(`querystring.ip: ${JSON.stringify(q.ip)} is not an IP address`)
       }
       const ip = q.ip ?? req.ip
-      const spec = ctx.plans.planFor({ mac: q.mac, hostname: q.hostname, ip })
+      // The fleet database records an unknown MAC as discovered, and names the group a node was adopted into.
+      const seen = ctx.fleet?.planRequested({ mac: q.mac, hostname: q.hostname, ip })
+      const groups = seen && seen.groups.length > 0 ? { groups: seen.groups } : {}
+      const spec = ctx.plans.planFor({ mac: q.mac, hostname: q.hostname, ip, ...groups })
       if (!spec) {
         const who = [
           q.mac && `mac ${normalizeMac(q.mac)}`,
@@ -62,6 +65,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
       const plan = await resolvePlan(ctx.catalog, spec, ctx.plansOrigin)
       grant(ctx, 'image', plan.image.name, plan.image.version)
       for (const o of plan.overrides) grant(ctx, 'override', o.name, o.version)
+      ctx.fleet?.planServed({ mac: q.mac, hostname: q.hostname, ip }, `${plan.image.name}@${plan.image.version}`)
       return plan
     },
   )

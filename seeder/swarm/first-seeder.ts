@@ -264,6 +264,23 @@ export class FirstSeeder {
     return this.#client?.listening ? this.#client.torrentPort : undefined
   }
 
+  /**
+   * Per piece of a seeded torrent, how many connected peers have it (their
+   * bitfields and HAVE messages): the swarm's piece-availability spread.
+   */
+  pieceAvailability(infoHash: string): number[] | undefined {
+    const s = this.#seeded.get(infoHash)
+    if (!s) return undefined
+    const counts = new Array<number>(s.info.manifest.torrent.pieces).fill(0)
+    const wires = (s.torrent as unknown as { wires?: { peerPieces?: { get(i: number): boolean } }[] }).wires ?? []
+    for (const w of wires) {
+      const bits = w.peerPieces
+      if (!bits) continue
+      for (let i = 0; i < counts.length; i++) if (bits.get(i)) counts[i] = (counts[i] as number) + 1
+    }
+    return counts
+  }
+
   status(): FirstSeederStatus {
     const torrents = [...this.#seeded.values()].map((s) => ({
       kind: s.kind,

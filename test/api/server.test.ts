@@ -1,10 +1,11 @@
 // Health, seeder status, the tracker mount and the OpenAPI document.
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { bdecode } from '../../common/bencode.ts'
 import { createLogger } from '../../common/log.ts'
 import { buildOpenApiJson } from '../../scripts/openapi.ts'
+import { openFleet } from '../../seeder/fleet/index.ts'
 import { createTracker } from '../../tracker/index.ts'
 import { bearer, fixture } from './helpers.ts'
 
@@ -96,7 +97,10 @@ describe('OpenAPI', () => {
       onDisk,
       'regenerate: node scripts/openapi.ts > docs/openapi.json && npx biome format --write docs/openapi.json',
     ).toEqual(doc)
-    const f = await fixture()
+    // The fleet routes exist when serve gives the API its fleet database.
+    const fleet = openFleet({ file: ':memory:' })
+    onTestFinished(() => fleet.stop())
+    const f = await fixture({ init: { fleet } })
     const served = await f.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })
     expect(Object.keys(served.json().paths)).toEqual(Object.keys(doc.paths))
   })
