@@ -3,7 +3,7 @@
 // changed) the config in force stays, with every problem logged.
 import { type FSWatcher, watch } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { basename, dirname } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { errors } from '../../common/errors.ts'
 import type { Logger } from '../../common/log.ts'
 import { parseRef } from '../../common/names.ts'
@@ -80,12 +80,12 @@ export async function clusterPlanSource(init: ClusterSourceInit): Promise<Cluste
   let running: Promise<void> | undefined
   let again = false
   let timer: NodeJS.Timeout | undefined
-  let watcher: FSWatcher | undefined
   let closed = false
 
   const reloadOnce = async () => {
     index = new ClusterIndex(await loadCluster(file, init.readLayout))
     generation++
+    syncWatchers()
   }
   // One reload at a time; a change during a reload gets one more after it.
   const reload = (): Promise<void> => {
@@ -106,32 +106,52 @@ export async function clusterPlanSource(init: ClusterSourceInit): Promise<Cluste
     return running
   }
 
-  if (init.watch !== false) {
-    const name = basename(file)
-    try {
-      // The directory, not the file: editors and `cluster edit` replace the file by renaming over it.
-      watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
-        if (closed || (changed !== null && changed !== name)) return
-        clearTimeout(timer)
-        timer = setTimeout(() => {
-          reload().then(
-            () => logger?.info({ file, generation }, 'cluster config reloaded'),
-            (e) =>
-              logger?.error(
-                { file, err: e },
-                `cluster config not reloaded, the previous one stays: ${(e as Error).message}`,
-              ),
-          )
-        }, init.debounceMs ?? 250)
-        timer.unref()
-      })
-      watcher.on('error', (e) =>
-        logger?.warn({ file, err: e }, 'watching the cluster config failed; use POST /api/v1/plans/reload'),
+  // Watched: the cluster file and every layout file it names. Directories,
+  // not files: editors and `cluster edit` replace a file by renaming over it.
+  const watchers = new Map<string, FSWatcher>()
+  let watched = new Set<string>()
+  const onChange = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      reload().then(
+        () => logger?.info({ file, generation }, 'cluster config reloaded'),
+        (e) =>
+          logger?.error(
+            { file, err: e },
+            `cluster config not reloaded, the previous one stays: ${(e as Error).message}`,
+          ),
       )
-    } catch (e) {
-      logger?.warn({ file, err: e }, 'cannot watch the cluster config; changes need POST /api/v1/plans/reload')
+    }, init.debounceMs ?? 250)
+    timer.unref()
+  }
+  const syncWatchers = () => {
+    if (closed || init.watch === false) return
+    const cfg = index.config
+    const layouts = [cfg.global, ...cfg.groups, ...cfg.hosts].flatMap((l) => (l.layout ? [l.layout.value.path] : []))
+    watched = new Set([resolve(file), ...layouts.map((p) => resolve(dirname(file), p))])
+    const dirs = new Set([...watched].map((p) => dirname(p)))
+    for (const [d, w] of watchers) {
+      if (!dirs.has(d)) {
+        w.close()
+        watchers.delete(d)
+      }
+    }
+    for (const d of dirs) {
+      if (watchers.has(d)) continue
+      try {
+        const w = watch(d, { persistent: false }, (_event, changed) => {
+          if (!closed && (changed === null || watched.has(join(d, changed)))) onChange()
+        })
+        w.on('error', (e) =>
+          logger?.warn({ dir: d, err: e }, 'watching for cluster config changes failed; use POST /api/v1/plans/reload'),
+        )
+        watchers.set(d, w)
+      } catch (e) {
+        logger?.warn({ dir: d, err: e }, 'cannot watch for cluster config changes; they need POST /api/v1/plans/reload')
+      }
     }
   }
+  syncWatchers()
 
   return {
     get index() {
@@ -172,7 +192,8 @@ export async function clusterPlanSource(init: ClusterSourceInit): Promise<Cluste
     close() {
       closed = true
       clearTimeout(timer)
-      watcher?.close()
+      for (const w of watchers.values()) w.close()
+      watchers.clear()
     },
   }
 }

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { InstallPlan } from '../../seeder/api/index.ts'
 import { clusterPlanSource } from '../../seeder/cluster/index.ts'
 import { packVersion, type Store } from '../../seeder/index.ts'
+import { GPT_EXAMPLE } from '../layout/fixtures.ts'
 import { packedStore, type Running, startServe } from '../serve/harness.ts'
 import { tempDir } from '../support/tmp.ts'
 
@@ -163,5 +164,28 @@ describe('the cluster plan source watching its file', () => {
     await replace(file, '[global]\nimage = "other"\n[[group]]\nname = "a"\nhosts = ["n[1-3]"]\n')
     await until(() => src.generation === 2)
     expect(src.planFor({ hostname: 'n3' })?.image).toBe('other')
+  })
+
+  it('rereads when a layout file it names changes, in another directory too', async () => {
+    const dir = await tempDir()
+    const file = join(dir, 'cluster.toml')
+    await mkdir(join(dir, 'layouts'))
+    await writeFile(join(dir, 'layouts', 'l.toml'), GPT_EXAMPLE)
+    await writeFile(
+      file,
+      '[global]\nimage = "base"\nlayout = "layouts/l.toml"\n[[group]]\nname = "a"\nhosts = ["n1"]\n',
+    )
+    const src = await clusterPlanSource({ file, debounceMs: 20 })
+    closers.push(() => src.close())
+    expect(src.planFor({ hostname: 'n1' })?.disk?.partition.at(-1)?.label).toBe('root')
+    await replace(join(dir, 'layouts', 'l.toml'), GPT_EXAMPLE.replace('label = "root"', 'label = "system"'))
+    await until(() => src.generation === 2)
+    expect(src.planFor({ hostname: 'n1' })?.disk?.partition.at(-1)?.label).toBe('system')
+    // A broken layout is a broken config: the previous one stays.
+    await replace(join(dir, 'layouts', 'l.toml'), 'table = "zfs"\n')
+    await expect(src.reload()).rejects.toThrow(
+      /cluster\.toml:3:1: layout "layouts\/l\.toml": .*"table" must be "gpt" or "msdos"/,
+    )
+    expect(src.planFor({ hostname: 'n1' })?.disk?.partition.at(-1)?.label).toBe('system')
   })
 })
