@@ -11,6 +11,7 @@ import {
   CLUSTER_EXAMPLE,
   ClusterIndex,
   clusterFileFor,
+  compressHosts,
   expandHostPattern,
   HostRangeError,
   isRange,
@@ -221,10 +222,27 @@ Examples:
         if (!r.config) throw errors.clusterInvalid(file, r.diagnostics)
         const index = new ClusterIndex(r.config)
         const nodes = targetNodes(index, target)
-        const inGroup = target !== undefined && index.group(target) ? [target] : []
+        const g = target === undefined ? undefined : index.group(target)
+        const inGroup = g ? [g.name] : []
         const resolved = nodes.map((n) => [n, index.resolve({ ...queryOf(n), groups: inGroup })] as const)
-        if (opts.json) printJson({ file, nodes: resolved.map(([n, x]) => nodeJson(n, x, file)) })
-        else for (const [n, x] of resolved) printNode(n, x, file)
+        const group = g && {
+          name: g.name,
+          priority: g.priority,
+          line: g.line,
+          autoEnrol: g.autoEnrol,
+          members: compressHosts(nodes),
+        }
+        if (opts.json)
+          printJson({ file, ...(group ? { group } : {}), nodes: resolved.map(([n, x]) => nodeJson(n, x, file)) })
+        else {
+          if (group) {
+            const auto = group.autoEnrol ? ', auto_enrol' : ''
+            process.stdout.write(
+              `group ${group.name} (priority ${group.priority}${auto}; ${file}:${group.line}): ${nodes.length} member(s): ${group.members.join(' ') || '(none)'}\n\n`,
+            )
+          }
+          for (const [n, x] of resolved) printNode(n, x, file)
+        }
       }),
   )
 

@@ -133,6 +133,9 @@ describe('imgswarm cluster', () => {
       }[]
     }
     expect(j.nodes.map((n) => n.node)).toEqual(['node001', 'node002', 'node003', 'node004'])
+    expect(cli(['cluster', 'show', 'gpu', '--file', file]).stdout).toContain(
+      `group gpu (priority 20; ${file}:11): 4 member(s): node[003-004] gpu[01-02].farm.example`,
+    )
     expect(j.nodes.map((n) => n.image.value)).toEqual(['base', 'base', 'gpu@3', 'gpu@3'])
     expect(j.nodes[0]?.overrides.map((o) => o.value)).toEqual(['site', 'compute'])
     expect(j.nodes[0]?.post).toEqual({ value: 'reboot', from: 'default' })
