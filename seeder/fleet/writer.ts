@@ -13,12 +13,13 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
-/** The largest batch in one transaction; the rest waits for the next turn. */
-const MAX_BATCH = 2000
+/** The largest batch in one transaction by default; the rest waits for the next turn. */
+export const MAX_BATCH = 2000
 
 export class EventWriter {
   readonly #db: DatabaseSync
   readonly #onCommit: (applied: Applied[]) => void
+  readonly #maxBatch: number
   #queue: Pending[] = []
   #scheduled = false
   #closed = false
@@ -26,9 +27,10 @@ export class EventWriter {
   commits = 0
   written = 0
 
-  constructor(db: DatabaseSync, onCommit: (applied: Applied[]) => void) {
+  constructor(db: DatabaseSync, onCommit: (applied: Applied[]) => void, maxBatch = MAX_BATCH) {
     this.#db = db
     this.#onCommit = onCommit
+    this.#maxBatch = Math.max(1, maxBatch)
   }
 
   add(e: NodeEvent): Promise<Applied> {
@@ -62,7 +64,7 @@ export class EventWriter {
   }
 
   #flushOnce(): void {
-    const batch = this.#queue.splice(0, MAX_BATCH)
+    const batch = this.#queue.splice(0, this.#maxBatch)
     if (batch.length === 0) return
     const now = new Date().toISOString()
     let applied: Applied[]

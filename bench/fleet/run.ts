@@ -1,0 +1,182 @@
+// Fleet database throughput (docs/fleet-database.md, "Throughput").
+//  1. The database alone: the same events from 2,000 nodes written with one
+//     transaction per event-loop turn (ours) and with one commit per event
+//     (the baseline), both synchronous=FULL; prints the ratio.
+//  2. Over HTTP against a real `imgswarm serve` process: 2,000 simulated
+//     nodes posting every 5 s (400 events/s) for --seconds, then as many
+//     concurrent posters as --posters back to back: the rate held, p50/p99.
+//   node bench/fleet/run.ts [--seconds 30] [--posters 64] [--events 20000]
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { freeLocalPort } from '../../common/net.ts'
+import { openFleet } from '../../seeder/fleet/index.ts'
+import { optionsOrExit } from '../cli.ts'
+
+const USAGE = 'usage: node bench/fleet/run.ts [--seconds N] [--posters N] [--events N] [--nodes N]'
+const opts = optionsOrExit(() => {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '30' },
+      posters: { type: 'string', default: '64' },
+      events: { type: 'string', default: '20000' },
+      nodes: { type: 'string', default: '2000' },
+      help: { type: 'boolean', default: false },
+    },
+  })
+  const n = (k: keyof typeof values) => {
+    const v = Number(values[k])
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k}: a positive whole number`)
+    return v
+  }
+  return { seconds: n('seconds'), posters: n('posters'), events: n('events'), nodes: n('nodes'), help: values.help }
+}, USAGE)
+
+const BIN = new URL('../../bin/imgswarm', import.meta.url).pathname
+const dir = mkdtempSync(join(tmpdir(), 'imgswarm-bench-fleet-'))
+const ev = (i: number) => ({
+  node: `node${String(i % opts.nodes).padStart(4, '0')}`,
+  step: 'download' as const,
+  percent: (i / opts.nodes) % 100,
+  bytesDown: i * 1000,
+  rateDown: 1e6,
+  peers: 5,
+  receivedAt: new Date().toISOString(),
+  ip: '10.0.0.1',
+})
+
+async function dbRate(maxBatch: number, name: string): Promise<number> {
+  const fleet = openFleet({ file: join(dir, `${name}.db`), maxBatch })
+  const t0 = process.hrtime.bigint()
+  // Waves of one "5 s tick" of the fleet: every node posts once.
+  for (let i = 0; i < opts.events; i += opts.nodes) {
+    const wave: Promise<void>[] = []
+    for (let j = i; j < Math.min(i + opts.nodes, opts.events); j++) wave.push(fleet.addEvent(ev(j)))
+    await Promise.all(wave)
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9
+  const commits = fleet.stats.commits
+  await fleet.stop()
+  console.log(
+    `  ${name.padEnd(22)} ${opts.events} events, ${commits} commits, ${(opts.events / s).toFixed(0)} events/s`,
+  )
+  return opts.events / s
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0
+}
+
+async function post(url: string, i: number, lat: number[]): Promise<boolean> {
+  const t = performance.now()
+  try {
+    const r = await fetch(`${url}/api/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ node: ev(i).node, step: 'download', percent: 50, bytesDown: i, rateDown: 1e6, peers: 5 }),
+    })
+    await r.arrayBuffer()
+    lat.push(performance.now() - t)
+    return r.status === 202
+  } catch {
+    return false
+  }
+}
+
+async function startServe(): Promise<{ url: string; child: ChildProcess }> {
+  const store = join(dir, 'store')
+  await new Promise<void>((res, rej) => {
+    const k = spawn(BIN, ['keys', 'show', '--store', store], {
+      stdio: 'ignore',
+      env: { ...process.env, IMGSWARM_CONFIG: 'none' },
+    })
+    k.once('exit', (c) => (c === 0 ? res() : rej(new Error(`keys show exited ${c}`))))
+  })
+  const port = await freeLocalPort()
+  const child = spawn(
+    BIN,
+    [
+      'serve',
+      '--store',
+      store,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--torrent-port',
+      '0',
+      '--no-udp',
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, IMGSWARM_CONFIG: 'none' },
+    },
+  )
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 600; i++) {
+    if (
+      await fetch(`${url}/api/v1/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, child }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  child.kill('SIGKILL')
+  throw new Error('serve did not start')
+}
+
+try {
+  console.log(`1. database alone (${opts.nodes} nodes, synchronous=FULL)`)
+  const base = await dbRate(1, 'commit per event')
+  const ours = await dbRate(2000, 'one commit per turn')
+  console.log(`  ratio: ${(ours / base).toFixed(1)}x\n`)
+
+  console.log('2. HTTP against imgswarm serve (own process)')
+  const { url, child } = await startServe()
+  try {
+    // Fixed rate: every node once per 5 s, spread evenly.
+    const lat: number[] = []
+    const wanted = Math.round((opts.nodes / 5) * opts.seconds)
+    let ok = 0
+    const t0 = performance.now()
+    const inflight: Promise<void>[] = []
+    for (let i = 0; i < wanted; i++) {
+      const due = t0 + (i * 5000) / opts.nodes
+      const wait = due - performance.now()
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+      inflight.push(post(url, i, lat).then((y) => void (y && ok++)))
+    }
+    await Promise.all(inflight)
+    const s = (performance.now() - t0) / 1000
+    console.log(
+      `  ${opts.nodes} nodes every 5 s for ${opts.seconds} s: offered ${(wanted / opts.seconds).toFixed(0)}/s, ` +
+        `acknowledged ${ok} of ${wanted} (${(ok / s).toFixed(0)}/s), p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`,
+    )
+    // Saturation: back-to-back posters.
+    const lat2: number[] = []
+    let ok2 = 0
+    const end = performance.now() + 10_000
+    const t1 = performance.now()
+    await Promise.all(
+      Array.from({ length: opts.posters }, async (_, p) => {
+        for (let i = p; performance.now() < end; i += opts.posters) if (await post(url, i, lat2)) ok2++
+      }),
+    )
+    const s2 = (performance.now() - t1) / 1000
+    console.log(
+      `  ${opts.posters} posters back to back for 10 s: ${(ok2 / s2).toFixed(0)} events/s acknowledged, p50 ${pct(lat2, 50).toFixed(1)} ms, p99 ${pct(lat2, 99).toFixed(1)} ms`,
+    )
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((r) => child.once('exit', r))
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
