@@ -39,5 +39,7 @@ export async function openPlanSource(c: PlanSourceChoice): Promise<PlanSource> {
     c.logger?.warn({ file: choice.file }, 'the cluster config does not exist yet: no node has a plan until it does')
   }
   c.logger?.info({ file: choice.file }, 'install plans from the cluster config')
+  const plans = c.plansFile ?? join(c.storeRoot, 'plans.toml')
+  if (existsSync(plans)) c.logger?.warn({ file: plans }, 'plans.toml is not read while a cluster config is in use')
   return clusterPlanSource({ file: choice.file, logger: c.logger, ...(c.watch === false ? { watch: false } : {}) })
 }
