@@ -95,7 +95,7 @@ class HttpBackend implements FleetBackend {
       if (err?.code && err.message) {
         throw new ImgswarmError(err.code, err.message, {
           hint: err.hint ?? hintFor(res.status),
-          exitCode: res.status === 400 ? 2 : 1,
+          exitCode: res.status === 400 || res.status === 401 ? 2 : 1,
         })
       }
       throw errors.fleetServer(this.where, `HTTP ${res.status}`, hintFor(res.status))
@@ -158,10 +158,11 @@ export async function openBackend(o: FleetOpts): Promise<FleetBackend> {
   const file = join(config.store, FLEET_DB_FILE)
   const who = process.env.SUDO_USER ?? process.env.USER ?? 'unknown'
   if (o.direct) return directBackend(file, who)
-  const named = o.server ?? process.env.IMGSWARM_SERVER_URL
+  const named = o.server ?? (process.env.IMGSWARM_SERVER_URL || undefined)
   const url = (named ?? config.serverUrl).replace(/\/+$/, '')
   if (!/^https?:\/\/[^/\s]+/.test(url)) throw errors.usage(`--server ${JSON.stringify(url)}: expected http://HOST:PORT`)
-  const token = o.token ?? process.env.IMGSWARM_TOKEN ?? (await readAdminToken(config.store).catch(() => undefined))
+  const token =
+    o.token ?? (process.env.IMGSWARM_TOKEN || undefined) ?? (await readAdminToken(config.store).catch(() => undefined))
   const http = new HttpBackend(url, token?.trim() || undefined)
   if (named !== undefined) return http
   try {
