@@ -184,9 +184,11 @@ Examples:
         const summary = index
           ? { groups: index.config.groups.length, hosts: index.config.hosts.length, nodes: index.allNodes().length }
           : undefined
-        if (opts.json) printJson({ file, ok: r.diagnostics.length === 0, problems: r.diagnostics, ...summary })
-        else {
+        if (opts.json) {
+          printJson({ file, ok: r.diagnostics.length === 0, problems: r.diagnostics, warnings: r.warnings, ...summary })
+        } else {
           for (const d of r.diagnostics) process.stderr.write(`${d.file}:${d.line}:${d.col}: ${d.message}\n`)
+          for (const d of r.warnings) process.stderr.write(`${d.file}:${d.line}:${d.col}: warning: ${d.message}\n`)
           if (summary) {
             process.stdout.write(
               `${file}: valid: ${summary.groups} group(s), ${summary.hosts} host entr${summary.hosts === 1 ? 'y' : 'ies'}, ${summary.nodes} node(s) named\n`,

@@ -13,6 +13,8 @@ import { type PlanDisk, POST_ACTIONS, type PostAction } from '../plans/types.ts'
 import { checkCoverage } from './coverage.ts'
 import { type KeyPath, type Positions, scanPositions } from './positions.ts'
 import { type HostPattern, HostRangeError, MAX_RANGE_HOSTS, parseHostPattern } from './range.ts'
+import { ClusterIndex } from './resolve.ts'
+import { tieWarnings } from './ties.ts'
 import type { ClusterConfig, Diagnostic, GroupDef, HostDef, Layer, LayoutSetting, Setting, Source } from './types.ts'
 
 /** Reads a layout file the config names (a test may pass its own). */
@@ -36,6 +38,8 @@ export interface ParseResult {
   /** Undefined when there is any diagnostic. */
   config: ClusterConfig | undefined
   diagnostics: Diagnostic[]
+  /** Things that are allowed but probably not meant (equal priorities that disagree); only for a valid file. */
+  warnings: Diagnostic[]
 }
 
 type Table = Record<string, unknown>
@@ -177,19 +181,19 @@ export function parseCluster(text: string, file: string, readLayout: LayoutReade
   const bytes = Buffer.byteLength(text)
   if (bytes > MAX_FILE_BYTES) {
     const message = `the file is ${bytes} bytes, more than the limit of ${MAX_FILE_BYTES} (16 MiB): split the fleet or use ranges`
-    return { config: undefined, diagnostics: [{ file, line: 1, col: 1, message }] }
+    return { config: undefined, diagnostics: [{ file, line: 1, col: 1, message }], warnings: [] }
   }
   // Counted before parsing: the TOML parser slows down on very many tables.
   const tables = text.match(/^[ \t]*\[\[/gm)?.length ?? 0
   if (tables > MAX_TABLES) {
     const message = `the file has ${tables} [[group]]/[[host]] tables, more than the limit of ${MAX_TABLES}: use host ranges in groups`
-    return { config: undefined, diagnostics: [{ file, line: 1, col: 1, message }] }
+    return { config: undefined, diagnostics: [{ file, line: 1, col: 1, message }], warnings: [] }
   }
   let doc: Table
   try {
     doc = parseToml(text, { maxDepth: MAX_DEPTH }) as Table
   } catch (e) {
-    return { config: undefined, diagnostics: [tomlProblem(e, file)] }
+    return { config: undefined, diagnostics: [tomlProblem(e, file)], warnings: [] }
   }
   const c = new Checker(file, scanPositions(text), readLayout)
   c.keys([], doc, TOP_KEYS, 'the file (use [global], [[group]] and [[host]])')
@@ -207,8 +211,15 @@ export function parseCluster(text: string, file: string, readLayout: LayoutReade
   const hosts = readHosts(c, doc.host, groups)
   const config: ClusterConfig = { file, global, groups, hosts }
   if (c.diagnostics.length === 0) checkCoverage(config, (path, msg) => c.fail(path, msg))
-  const diagnostics = c.diagnostics.sort((a, b) => a.line - b.line || a.col - b.col)
-  return diagnostics.length === 0 ? { config, diagnostics } : { config: undefined, diagnostics }
+  const byPos = (a: Diagnostic, b: Diagnostic) => a.line - b.line || a.col - b.col
+  const diagnostics = c.diagnostics.sort(byPos)
+  if (diagnostics.length > 0) return { config: undefined, diagnostics, warnings: [] }
+  const warnings: Diagnostic[] = []
+  tieWarnings(new ClusterIndex(config), (path, message) => {
+    const p = c.pos.at(path)
+    warnings.push({ file, line: p.line, col: p.col, message })
+  })
+  return { config, diagnostics, warnings: warnings.sort(byPos) }
 }
 
 function readGroups(c: Checker, raw: unknown): GroupDef[] {

@@ -10,7 +10,7 @@ import { parseRef } from '../../common/names.ts'
 import type { PlanQuery, PlanRef, PlanSource, PlanSpec } from '../plans/types.ts'
 import { type LayoutReader, parseCluster } from './parse.ts'
 import { ClusterIndex } from './resolve.ts'
-import type { ClusterConfig, ResolvedNode } from './types.ts'
+import type { ClusterConfig, Diagnostic, ResolvedNode } from './types.ts'
 
 export interface ClusterSourceInit {
   file: string
@@ -38,7 +38,11 @@ const empty = (file: string): ClusterConfig => ({
 })
 
 /** Reads and checks the file; throws IMGSWARM_ERR_CONFIG listing every problem with its line. */
-export async function loadCluster(file: string, readLayout?: LayoutReader): Promise<ClusterConfig> {
+export async function loadCluster(
+  file: string,
+  readLayout?: LayoutReader,
+  onWarnings?: (warnings: Diagnostic[]) => void,
+): Promise<ClusterConfig> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -48,6 +52,7 @@ export async function loadCluster(file: string, readLayout?: LayoutReader): Prom
   }
   const r = parseCluster(text, file, readLayout)
   if (!r.config) throw errors.clusterInvalid(file, r.diagnostics)
+  if (r.warnings.length > 0) onWarnings?.(r.warnings)
   return r.config
 }
 
@@ -75,7 +80,10 @@ export function specOf(file: string, r: ResolvedNode): PlanSpec | undefined {
 
 export async function clusterPlanSource(init: ClusterSourceInit): Promise<ClusterPlanSource> {
   const { file, logger } = init
-  let index = new ClusterIndex(await loadCluster(file, init.readLayout))
+  const warn = (ws: Diagnostic[]) => {
+    for (const w of ws) logger?.warn({ file }, `${w.file}:${w.line}:${w.col}: warning: ${w.message}`)
+  }
+  let index = new ClusterIndex(await loadCluster(file, init.readLayout, warn))
   let generation = 1
   let running: Promise<void> | undefined
   let again = false
@@ -83,7 +91,7 @@ export async function clusterPlanSource(init: ClusterSourceInit): Promise<Cluste
   let closed = false
 
   const reloadOnce = async () => {
-    index = new ClusterIndex(await loadCluster(file, init.readLayout))
+    index = new ClusterIndex(await loadCluster(file, init.readLayout, warn))
     generation++
     syncWatchers()
   }

@@ -100,6 +100,16 @@ describe('imgswarm cluster', () => {
     const ok = cli(['cluster', 'validate', file])
     expect(ok.status, ok.stderr).toBe(0)
     expect(ok.stdout).toContain('valid: 2 group(s), 1 host entry, 6 node(s) named')
+    expect(ok.stderr).toBe('')
+    await writeFile(
+      file,
+      GOOD.replace('priority = 20', 'priority = 10').replace('priority = 10\n', 'priority = 10\nimage = "other"\n'),
+    )
+    const tie = cli(['cluster', 'validate', file])
+    expect(tie.status).toBe(0)
+    expect(tie.stderr).toContain(
+      `${file}:15:1: warning: groups compute (line 5) and gpu both have priority 10 and set a different image for node003`,
+    )
     expect(cli(['cluster', 'validate', join(dir, 'nope.toml')]).stderr).toMatch(/does not exist/)
   })
 

@@ -124,6 +124,19 @@ hostname = "lonely"
     ])
   })
 
+  it('warns, without failing, when groups of equal priority disagree for a node', () => {
+    const text = `[global]\nimage = "base"\n
+[[group]]\nname = "a"\npriority = 5\nimage = "x"\nhosts = ["n[1-4]"]\n
+[[group]]\nname = "b"\npriority = 5\nimage = "y"\npost = "none"\nhosts = ["n[3-9]"]\n
+[[group]]\nname = "c"\npriority = 6\nimage = "z"\nhosts = ["n1"]\n`
+    const r = parseCluster(text, '/x/c.toml')
+    expect(r.diagnostics).toEqual([])
+    expect(r.config).toBeDefined()
+    expect(at(r.warnings)).toEqual([
+      '13:1 groups a (line 4) and b both have priority 5 and set a different image for n3: b wins because it comes later in the file; give them different priorities to say so',
+    ])
+  })
+
   it('gives TOML syntax errors with their line and column', () => {
     const d = parseCluster('[global]\nimage = "base"\n\n[[group]]\nname = "a\n', '/x/c.toml').diagnostics
     expect(d).toHaveLength(1)
