@@ -11,6 +11,7 @@ import { applyIdentity } from '../identity/index.ts'
 import { fetchVerifiedPlan, type VerifiedPlan } from '../plan/index.ts'
 import { runPostAction } from '../postaction/index.ts'
 import { runPostInstall } from '../postinstall/index.ts'
+import { readFacts } from '../report/facts.ts'
 import { createReporter } from '../report/index.ts'
 import type { SwarmSession, SwarmStats } from '../swarm/engine/index.ts'
 import { type ArtifactInstall, installImage, installOverride, type SwarmInit } from './artifact.ts'
@@ -70,17 +71,25 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
   const sessions: SwarmSession[] = []
   let dest: Destination | undefined
   let step: EventStep = 'config'
-  const enter = (s: Parameters<typeof reporter.step>[0], message: string) => {
+  const enter = (
+    s: Parameters<typeof reporter.step>[0],
+    message: string,
+    extra?: Parameters<typeof reporter.step>[2],
+  ) => {
     step = s
     con.say(`[${s}] ${message}`)
-    reporter.step(s, message)
+    reporter.step(s, message, extra)
   }
+  // Bytes from the server (its web seed) and from peers, summed over the install's swarm sessions.
+  const sources = new Map<string, { server: number; peers: number }>()
+  const sum = (k: 'server' | 'peers') => [...sources.values()].reduce((a, v) => a + v[k], 0)
   try {
     enter(
       'config',
       o.planText === undefined
         ? `asking ${cfg.server} for this node's install plan`
         : 'using the install plan given with --plan',
+      { facts: readFacts() },
     )
     const vp = await fetchVerifiedPlan(cfg, { signal, onStatus: con.say, planText: o.planText })
     reporter.rename(nodeName(cfg, vp))
@@ -102,6 +111,7 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
       warn: con.warn,
       onProgress: (what, size, s) => {
         o.onSwarm?.(what, size, s)
+        sources.set(what, { server: s.bytesFromWebseed, peers: s.bytesFromPeers })
         reporter.progress({
           step,
           percent: Math.min(100, Math.max(0, s.percent)),
@@ -110,6 +120,8 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
           rateDown: s.rateDown,
           rateUp: s.rateUp,
           peers: s.peers,
+          bytesFromServer: sum('server'),
+          bytesFromPeers: sum('peers'),
         })
       },
     }
@@ -165,6 +177,7 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
       'done',
       `${image} installed in ${formatDuration(seconds)}; ${formatBytes(stats.bytesDown)} down ` +
         `(${formatBytes(stats.bytesFromPeers)} from peers), ${formatBytes(stats.bytesUp)} up`,
+      { bytesFromServer: sum('server'), bytesFromPeers: sum('peers') },
     )
     await reporter.flush(10_000)
     enter('post', post)

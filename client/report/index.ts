@@ -11,7 +11,10 @@ import {
   type NodeEventInput,
 } from '../../common/events.ts'
 
-export type Progress = Pick<NodeEventInput, 'percent' | 'bytesDown' | 'bytesUp' | 'rateDown' | 'rateUp' | 'peers'> & {
+export type Progress = Pick<
+  NodeEventInput,
+  'percent' | 'bytesDown' | 'bytesUp' | 'rateDown' | 'rateUp' | 'peers' | 'bytesFromServer' | 'bytesFromPeers'
+> & {
   step: EventStep
   message?: string
 }
@@ -33,7 +36,12 @@ export interface ReporterInit {
 export interface Reporter {
   /** Names the node differently from now on (once the plan says who it is). */
   rename(node: string): void
-  step(step: EventStep, message?: string): void
+  /** `facts`: the hardware facts, sent once with the `config` step (client/report/facts.ts); the byte split with `done`. */
+  step(
+    step: EventStep,
+    message?: string,
+    extra?: Pick<NodeEventInput, 'facts' | 'bytesFromServer' | 'bytesFromPeers'>,
+  ): void
   /** Throttled: only the newest progress is kept between two sends. */
   progress(p: Progress): void
   failed(code: string, message: string, logTail: string[]): void
@@ -142,9 +150,14 @@ export function createReporter(init: ReporterInit): Reporter {
     rename(n) {
       node = valid(n)
     },
-    step(step, message) {
+    step(step, message, extra) {
       flushProgress()
-      enqueue(message === undefined ? { node, step } : { node, step, message: clip(message, MESSAGE_MAX) })
+      enqueue({
+        node,
+        step,
+        ...(message === undefined ? {} : { message: clip(message, MESSAGE_MAX) }),
+        ...extra,
+      })
     },
     progress(p) {
       const { message, ...rest } = p
