@@ -1,6 +1,7 @@
 // `imgswarm node reimage --local`: reimage the machine this runs on, without
 // PXE (client/local-reimage, docs/pxe.md#reimage-a-running-node). A's
-// `node reimage` command takes these options and hands --local here.
+// `node reimage` command takes these options (its own --server, --json and
+// --config apply too) and hands --local here.
 import { type Command, Option } from 'commander'
 import { localReimage } from '../../client/local-reimage/index.ts'
 import { loadConfig } from '../../common/config.ts'
@@ -42,7 +43,6 @@ export function addLocalReimageOptions(cmd: Command): Command {
     )
     .option('--reboot', 'with --next-boot: reboot once the entry is in place')
     .option('--load-only', 'with --kexec: stop after kexec -l')
-    .option('--server <url>', 'with --local: the image server (default: server_url / IMGSWARM_SERVER_URL)')
     .option('--mac <mac>', 'with --local: the boot NIC (default: the interface of the default route)')
     .addOption(new Option('--root <dir>', 'with --next-boot: the installed system to change (default /)').hideHelp())
     .addOption(

@@ -110,6 +110,10 @@ export async function localReimage(init: LocalReimageInit): Promise<LocalReimage
   const mac = init.mac === undefined ? await defaultMac() : normalizeMac(init.mac)
   if (!mac) throw errors.usage(`--mac ${JSON.stringify(init.mac)}: not a MAC address`)
   const ran: string[][] = []
+  const root = resolve(init.root ?? '/')
+  const grubDir = join(root, 'boot/grub')
+  // Before any download: a node whose GRUB cannot take a one-time entry is left as it was.
+  if (init.mode === 'next-boot') await checkGrubCfg(grubDir)
   const info = await fetchBootInfo(server, mac, init.signal)
   const cmdline = withMac(info.cmdline, mac)
   const fetchBoth = async (dir: string) => {
@@ -136,9 +140,6 @@ export async function localReimage(init: LocalReimageInit): Promise<LocalReimage
     return { mode: 'kexec', mac, ...f, cmdline, ran }
   }
 
-  const root = resolve(init.root ?? '/')
-  const grubDir = join(root, 'boot/grub')
-  await checkGrubCfg(grubDir)
   const f = await fetchBoth(join(root, 'boot/imgswarm'))
   // GRUB reads the files from the file system that holds /boot: on a separate /boot, without the /boot prefix.
   const [target, uuid] = (await capture('findmnt', ['-n', '-o', 'TARGET,UUID', '-T', join(root, 'boot')]))
