@@ -80,11 +80,12 @@ export class Overview {
         server: Math.max(0, (b.bytesFromServer - a.bytesFromServer) / dt),
         peers: Math.max(0, (b.bytesFromPeers - a.bytesFromPeers) / dt),
         up: b.rateUp ?? 0,
+        down: b.rateDown ?? 0,
       })
     }
     const now = Date.now()
-    const t0 = pts.length > 0 ? Math.min(pts[0].t, now - 5 * 60_000) : now - 5 * 60_000
-    const max = niceMax(Math.max(1, ...pts.map((p) => Math.max(p.server + p.peers, p.up))))
+    const t0 = pts.length > 0 ? Math.min(pts[0].t, now - 90_000) : now - 90_000
+    const max = niceMax(Math.max(1, ...pts.map((p) => Math.max(p.server + p.peers, p.up, p.down))))
     const x = (t) => pad.l + ((t - t0) / Math.max(1, now - t0)) * (w - pad.l - pad.r)
     const y = (v) => h - pad.b - (v / max) * (h - pad.t - pad.b)
     for (let i = 0; i <= 3; i++) {
@@ -93,7 +94,7 @@ export class Overview {
       svg.append(text(pad.l - 6, y(v) + 3, rate(v), 'end'))
     }
     const mins = Math.round((now - t0) / 60_000)
-    svg.append(text(pad.l, h - 4, `${mins} min ago`, 'start'))
+    svg.append(text(pad.l, h - 4, mins >= 2 ? `${mins} min ago` : `${Math.round((now - t0) / 1000)} s ago`, 'start'))
     svg.append(text(w - pad.r, h - 4, 'now', 'end'))
     if (pts.length === 0) {
       svg.append(text((w + pad.l) / 2, h / 2, 'waiting for data…', 'middle'))
@@ -117,8 +118,14 @@ export class Overview {
         'a-peers',
       ),
     )
-    const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.up).toFixed(1)}`).join('')
-    svg.append(node('path', { d, class: 'l-up' }))
+    // The nodes' own rates as lines: download (what the areas split by source) and upload.
+    for (const [key, cls] of [
+      ['down', 'l-down'],
+      ['up', 'l-up'],
+    ]) {
+      const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join('')
+      svg.append(node('path', { d, class: cls }))
+    }
   }
 }
 
