@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import type { Transform } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from '../../common/log.ts'
-import { type BootDecider, registerBootRoutes } from '../boot/index.ts'
+import { registerBootRoutes } from '../boot/index.ts'
 import { registerDashboard } from '../dashboard/index.ts'
 import { type Fleet, registerFleetRoutes, type SwarmSources } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
@@ -109,8 +109,8 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
     dir: join(init.store.root, 'boot'),
     keysDir: init.store.keysDir,
     publicUrl,
-    // The fleet database (seeder/fleet) decides per MAC; read per request.
-    fleet: () => (ctx as { fleet?: BootDecider }).fleet,
+    // The fleet database (seeder/fleet) decides per MAC.
+    fleet: () => ctx.fleet,
     ...(init.logger ? { logger: init.logger.child({ component: 'boot' }) } : {}),
   })
   await registerDashboard(app, ctx)

@@ -162,8 +162,8 @@ describe('the installer files', () => {
 })
 
 describe('the reimage script', () => {
-  // A stand-in for the fleet database (seeder/fleet, built in parallel): a
-  // set of MACs with a reimage requested. The fleet test covers the real one.
+  // The script's shape with a minimal decider (a set of MACs): the real
+  // fleet database behind the real API is in decision.test.ts.
   it("loads kernel and initramfs over HTTP with the node's command line, only for the MAC asked for", async () => {
     const { store } = await setup()
     const asked = new Set(['52:54:00:00:00:01'])
