@@ -72,8 +72,11 @@ async function shownPercent(page: Page, id: string): Promise<number | null> {
 }
 
 describe.runIf(isRoot)('dashboard in Chromium', () => {
-  it.skipIf(!existsSync(CHROMIUM))(
-    'shows the fleet live, advances progress, reimages from the UI, and refuses actions without a session',
+  const have = existsSync(CHROMIUM)
+  it.skipIf(!have)(
+    have
+      ? 'shows the fleet live, advances progress, reimages from the UI, and refuses actions without a session'
+      : `skipped: ${CHROMIUM} is missing (apt-get install chromium, or scripts/install-deps.sh test)`,
     { timeout: 300_000 },
     async () => {
       const dir = await tempDir()

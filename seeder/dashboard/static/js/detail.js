@@ -99,10 +99,7 @@ export class NodeDetail {
       d.state === 'reimage-requested' || d.state === 'installing'
         ? [['cancel', 'Cancel']]
         : d.state === 'discovered'
-          ? [
-              ['adopt', 'Adopt'],
-              ['reimage', 'Reimage'],
-            ]
+          ? [['adopt', 'Adopt']]
           : [['reimage', 'Reimage']]
     box.replaceChildren(
       ...acts.map(([act, label]) =>

@@ -7,11 +7,8 @@ import { STATES } from './overview.js'
 const COLLATE = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
 
 function actionsFor(state) {
-  if (state === 'discovered')
-    return [
-      ['adopt', 'Adopt'],
-      ['reimage', 'Reimage'],
-    ]
+  // A discovered node is reimaged only once adopted (the server answers 409 otherwise).
+  if (state === 'discovered') return [['adopt', 'Adopt']]
   if (state === 'reimage-requested' || state === 'installing') return [['cancel', 'Cancel']]
   return [['reimage', 'Reimage']]
 }
