@@ -99,6 +99,8 @@ export interface Fleet {
   backup(file: string, opts?: { force?: boolean }): Promise<void>
   /** PRAGMA integrity_check: [] when ok. */
   integrity(): string[]
+  /** Deletes the oldest events beyond maxEvents (a chunk at a time; start() runs it every minute); returns how many. */
+  prune(): number
 }
 
 const PRUNE_EVERY = 12 // sample ticks: once a minute
@@ -135,13 +137,14 @@ export function openFleet(init: FleetInit, components: FleetComponents = {}): Fl
   let ticks = 0
   let closed = false
 
-  const prune = () => {
+  const prune = (): number => {
     const r = db
       .prepare(
         'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= (SELECT max(seq) FROM events) - ? ORDER BY seq LIMIT ?)',
       )
       .run(maxEvents, PRUNE_CHUNK)
     if (Number(r.changes) > 0) log?.info({ pruned: Number(r.changes) }, 'pruned old events')
+    return Number(r.changes)
   }
 
   const autoEnrol = (mac: string, ip: string | undefined): string | undefined => {
@@ -245,6 +248,7 @@ export function openFleet(init: FleetInit, components: FleetComponents = {}): Fl
 
     backup: (file, opts) => backupDatabase(db, file, opts),
     integrity: () => integrityOf(db),
+    prune,
   }
 }
 

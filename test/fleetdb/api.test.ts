@@ -159,6 +159,23 @@ describe('fleet API', () => {
     expect((await fetch(`${s.url}/api/v1/nodes/${mac}`, { headers: s.auth })).status).toBe(404)
   })
 
+  it('the iPXE route asks the fleet database: local for unknown and done nodes, the installer when requested', async () => {
+    const s = await serve()
+    const mac = '52:54:00:0b:00:01'
+    const script = async () => (await fetch(`${s.url}/api/v1/boot/ipxe?mac=${mac}`)).text()
+    expect(await script()).not.toContain('/api/v1/boot/kernel')
+    expect((await body(fetch(`${s.url}/api/v1/nodes/${mac}`, { headers: s.auth }))).state).toBe('discovered')
+    const h = { ...s.auth, ...json }
+    await fetch(`${s.url}/api/v1/nodes/${mac}/adopt`, { method: 'POST', headers: h, body: '{"group":"lab"}' })
+    await fetch(`${s.url}/api/v1/nodes/${mac}/reimage`, { method: 'POST', headers: h, body: '{}' })
+    expect(await script()).toContain('/api/v1/boot/kernel')
+    await postEvent(s.url, { node: mac, step: 'config' })
+    await postEvent(s.url, { node: mac, step: 'done' })
+    expect(await script()).not.toContain('/api/v1/boot/kernel')
+    const inst = await body(fetch(`${s.url}/api/v1/installs?node=${mac}`, { headers: s.auth }))
+    expect(inst.installs).toMatchObject([{ result: 'verified' }])
+  })
+
   it('the stream sends node updates, installs and fleet totals', async () => {
     const s = await serve()
     const ac = new AbortController()

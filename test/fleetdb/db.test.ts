@@ -177,6 +177,21 @@ describe('events and installs', () => {
   })
 })
 
+describe('retention', () => {
+  it('prunes the oldest events beyond maxEvents, keeping nodes and installs', async () => {
+    const dir = await tempDir('imgswarm-fleetdb-')
+    const f = openFleet({ file: join(dir, 'fleet.db'), maxEvents: 5 })
+    await f.addEvent(ev('node051', 'config'))
+    for (let i = 0; i < 11; i++) await f.addEvent(ev('node051', 'download', { percent: i }))
+    expect(f.prune()).toBe(7)
+    expect(f.prune()).toBe(0)
+    expect(f.recentEvents(100).map((e) => e.percent)).toEqual([6, 7, 8, 9, 10])
+    expect(f.installs('node051', 10)).toHaveLength(1)
+    expect(f.integrity()).toEqual([])
+    await f.stop()
+  })
+})
+
 describe('boot decisions', () => {
   it('unknown MACs are recorded as discovered and boot local; adoption makes them reimageable', async () => {
     const f = await fleetIn()
