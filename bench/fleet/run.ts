@@ -7,7 +7,7 @@
 //     concurrent posters as --posters back to back: the rate held, p50/p99.
 //   node bench/fleet/run.ts [--seconds 30] [--posters 64] [--events 20000]
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -63,6 +63,52 @@ async function dbRate(maxBatch: number, name: string): Promise<number> {
     `  ${name.padEnd(22)} ${opts.events} events, ${commits} commits, ${(opts.events / s).toFixed(0)} events/s`,
   )
   return opts.events / s
+}
+
+/** CPU seconds (user + system) a process has used; USER_HZ is 100 on Linux. */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.split(' ') ?? []
+    return (Number(rest[11]) + Number(rest[12])) / 100
+  } catch {
+    return 0
+  }
+}
+
+/** Every one of `nodes` posts once per `everyMs` for `seconds`, spread evenly; returns acked, wanted and latencies. */
+async function fixedRate(url: string, nodes: number, everyMs: number, seconds: number) {
+  const lat: number[] = []
+  const wanted = Math.round((nodes * seconds * 1000) / everyMs)
+  let ok = 0
+  const t0 = performance.now()
+  const inflight: Promise<void>[] = []
+  for (let i = 0; i < wanted; i++) {
+    const wait = t0 + (i * everyMs) / nodes - performance.now()
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait))
+    inflight.push(post(url, i, lat).then((y) => void (y && ok++)))
+  }
+  await Promise.all(inflight)
+  return { ok, wanted, lat, seconds: (performance.now() - t0) / 1000 }
+}
+
+/** An SSE client that counts what it receives until aborted. */
+function watchStream(url: string, token: string, signal: AbortSignal) {
+  const got = { node: 0, fleet: 0, bytes: 0 }
+  const done = (async () => {
+    const res = await fetch(`${url}/api/v1/stream`, { headers: { authorization: `Bearer ${token}` }, signal })
+    if (!res.body) return
+    try {
+      for await (const c of res.body) {
+        const text = Buffer.from(c as Uint8Array).toString()
+        got.bytes += text.length
+        got.node += text.split('event: node\n').length - 1
+        got.fleet += text.split('event: fleet\n').length - 1
+      }
+    } catch {
+      // aborted
+    }
+  })().catch(() => undefined)
+  return { got, done }
 }
 
 function pct(xs: number[], p: number): number {
@@ -142,22 +188,35 @@ try {
   const { url, child } = await startServe()
   try {
     // Fixed rate: every node once per 5 s, spread evenly.
-    const lat: number[] = []
-    const wanted = Math.round((opts.nodes / 5) * opts.seconds)
-    let ok = 0
-    const t0 = performance.now()
-    const inflight: Promise<void>[] = []
-    for (let i = 0; i < wanted; i++) {
-      const due = t0 + (i * 5000) / opts.nodes
-      const wait = due - performance.now()
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-      inflight.push(post(url, i, lat).then((y) => void (y && ok++)))
-    }
-    await Promise.all(inflight)
-    const s = (performance.now() - t0) / 1000
+    const r = await fixedRate(url, opts.nodes, 5000, opts.seconds)
     console.log(
-      `  ${opts.nodes} nodes every 5 s for ${opts.seconds} s: offered ${(wanted / opts.seconds).toFixed(0)}/s, ` +
-        `acknowledged ${ok} of ${wanted} (${(ok / s).toFixed(0)}/s), p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms`,
+      `  ${opts.nodes} nodes every 5 s for ${opts.seconds} s: offered ${(r.wanted / opts.seconds).toFixed(0)}/s, ` +
+        `acknowledged ${r.ok} of ${r.wanted} (${(r.ok / r.seconds).toFixed(0)}/s), p50 ${pct(r.lat, 50).toFixed(1)} ms, p99 ${pct(r.lat, 99).toFixed(1)} ms`,
+    )
+    // The stream's cost: 500 nodes every 3 s, without and then with 5 dashboards watching.
+    const token = readFileSync(join(dir, 'store', 'keys', 'admin.token'), 'utf8').trim()
+    const phase = async (watchers: number) => {
+      const ac = new AbortController()
+      const ws = Array.from({ length: watchers }, () => watchStream(url, token, ac.signal))
+      const c0 = cpuOf(child.pid)
+      const q = await fixedRate(url, 500, 3000, 15)
+      const cpu = (cpuOf(child.pid) - c0) / q.seconds
+      ac.abort()
+      await Promise.all(ws.map((w) => w.done))
+      const per = ws[0]?.got
+      console.log(
+        `  500 nodes every 3 s, ${watchers} stream client(s): server CPU ${(cpu * 100).toFixed(0)}% of a core, ` +
+          `p99 ${pct(q.lat, 99).toFixed(1)} ms` +
+          (per
+            ? `; each client got ${(per.node / q.seconds).toFixed(0)} node updates/s, ${(per.bytes / q.seconds / 1024).toFixed(0)} KiB/s`
+            : ''),
+      )
+      return cpu
+    }
+    const quiet = await phase(0)
+    const watched = await phase(5)
+    console.log(
+      `  stream cost: ${((watched / Math.max(quiet, 0.001) - 1) * 100).toFixed(0)}% more server CPU with 5 clients\n`,
     )
     // Saturation: back-to-back posters.
     const lat2: number[] = []
