@@ -1,11 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages imgswarm needs, only those missing.
-#   scripts/install-deps.sh run    what `imgswarm` itself calls (cp, getfattr/setfattr, mknod, zstd)
+#   scripts/install-deps.sh run    what `imgswarm` itself calls (cp, getfattr/setfattr, mknod, zstd; dnsmasq and ipxe for boot pxe)
 #   scripts/install-deps.sh test   plus what the tests and benchmarks compare against
 set -eu
-want="attr coreutils zstd fdisk util-linux mount e2fsprogs xfsprogs dosfstools iproute2"
+want="attr coreutils zstd fdisk util-linux mount e2fsprogs xfsprogs dosfstools iproute2 dnsmasq-base ipxe"
 if [ "${1:-run}" = test ]; then
-  want="$want aria2 transmission-cli mktorrent tar time grub-pc-bin grub-efi-amd64-bin grub2-common busybox-static openssh-client fusefat qemu-system-x86 curl chromium"
+  want="$want aria2 transmission-cli mktorrent tar time grub-pc-bin grub-efi-amd64-bin grub2-common busybox-static openssh-client fusefat qemu-system-x86 curl chromium ipxe-qemu grub-common cpio"
 fi
 missing=""
 for p in $want; do
