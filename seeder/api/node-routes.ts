@@ -65,7 +65,11 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
       const plan = await resolvePlan(ctx.catalog, spec, ctx.plansOrigin)
       grant(ctx, 'image', plan.image.name, plan.image.version)
       for (const o of plan.overrides) grant(ctx, 'override', o.name, o.version)
-      ctx.fleet?.planServed({ mac: q.mac, hostname: q.hostname, ip }, `${plan.image.name}@${plan.image.version}`)
+      ctx.fleet?.planServed(
+        { mac: q.mac, hostname: q.hostname, ip },
+        `${plan.image.name}@${plan.image.version}`,
+        plan.node.hostname,
+      )
       return plan
     },
   )

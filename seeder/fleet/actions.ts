@@ -153,9 +153,25 @@ export function planRequested(
   })
 }
 
-/** Remembers the image a node's plan named (its next install is of it). */
-export function planServed(db: DatabaseSync, pk: number, image: string): void {
-  sql(db, 'UPDATE nodes SET image = ? WHERE pk = ?').run(image, pk)
+/**
+ * Remembers the image a node's plan named (its next install is of it, and an
+ * install its `config` event opened before the plan was served gets it too),
+ * and the plan's host name for a node known only by MAC: the client names
+ * itself by MAC until it has its plan, then by host name, and both must land
+ * on one node.
+ */
+export function planServed(db: DatabaseSync, pk: number, image: string, hostname: string | undefined): void {
+  transaction(db, () => {
+    sql(db, 'UPDATE nodes SET image = ? WHERE pk = ?').run(image, pk)
+    sql(db, "UPDATE installs SET image = ? WHERE node_pk = ? AND result = 'running' AND image IS NULL").run(image, pk)
+    const h = hostname === undefined ? undefined : normalizeHostname(hostname)
+    if (h !== undefined && normalizeMac(h) === undefined && !byHostname(db, h)) {
+      const named = sql(db, 'UPDATE nodes SET hostname = ? WHERE pk = ? AND hostname IS NULL').run(h, pk)
+      if (Number(named.changes) > 0) {
+        sql(db, "UPDATE installs SET node = ? WHERE node_pk = ? AND result = 'running'").run(h, pk)
+      }
+    }
+  })
 }
 
 /** Adds or updates inventory entries, all or none; returns the pks touched. */

@@ -78,8 +78,8 @@ export interface Fleet {
   bootAction(mac: string, ip?: string): BootAction
   /** A node asked for its plan: records an unknown MAC as discovered; returns the groups it was adopted into. */
   planRequested(q: PlanQuery): { groups: string[] }
-  /** The plan the node got names this image (NAME@VERSION). */
-  planServed(q: PlanQuery, image: string): void
+  /** The plan the node got names this image (NAME@VERSION) and, if given, this host name. */
+  planServed(q: PlanQuery, image: string, hostname?: string | null): void
 
   requestReimage(id: string, by?: string): NodeRow
   requestGroupReimage(group: string, by?: string): NodeRow[]
@@ -200,9 +200,11 @@ export function openFleet(init: FleetInit, components: FleetComponents = {}): Fl
       stream.nodeChanged(n.pk)
       return { groups: n.grp === null ? [] : [n.grp] }
     },
-    planServed(pq, image) {
+    planServed(pq, image, hostname) {
       const n = act.planRequested(db, pq)
-      if (n) act.planServed(db, n.pk, image)
+      if (!n) return
+      act.planServed(db, n.pk, image, hostname ?? undefined)
+      stream.nodeChanged(n.pk)
     },
 
     requestReimage(id, by = 'admin') {

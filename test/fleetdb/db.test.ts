@@ -160,6 +160,19 @@ describe('events and installs', () => {
     await f.stop()
   })
 
+  it('a node that reports by MAC until its plan names it is one node with one install', async () => {
+    const f = await fleetIn()
+    await f.addEvent(ev('52:54:00:00:00:61', 'config'))
+    f.planServed({ mac: '52:54:00:00:00:61' }, 'base@2', 'node061')
+    await f.addEvent(ev('node061', 'download', { percent: 10 }))
+    await f.addEvent(ev('node061', 'done'))
+    expect(f.list().map((n) => [n.id, n.mac, n.state])).toEqual([['node061', '52:54:00:00:00:61', 'done']])
+    expect(f.installs(undefined, 10)).toMatchObject([
+      { node: 'node061', image: 'base@2', result: 'verified' },
+    ])
+    await f.stop()
+  })
+
   it('hardware facts from the config event are kept on the node, not in every event', async () => {
     const f = await fleetIn()
     const facts = {
