@@ -16,6 +16,7 @@ import {
   prepareInPlace,
 } from '../swarm/inplace/index.ts'
 import { checkSha, download, refOf, type SwarmInit } from './artifact.ts'
+import { collectGarbage } from './memory.ts'
 
 export interface InPlaceInstall {
   session: SwarmSession
@@ -54,6 +55,8 @@ export async function installInPlace(
       `${refOf(a)}: resuming an interrupted install: ${target.pieceCount - target.missing} of ${target.pieceCount} pieces already in place`,
     )
   } else init.say(`${refOf(a)}: ${index.length} entries laid out; pieces go straight into their files`)
+  // The index's parse garbage goes now, before piece buffers start to stream through.
+  collectGarbage()
   let session: SwarmSession | undefined
   // The archive is checked in order while the pieces arrive (and those already on disk are read
   // back): after the last piece only the end of the archive is left to hash.

@@ -212,7 +212,7 @@ export class InPlaceTarget {
    * is in, so no read-back is needed after the download. Pieces written ahead
    * of the checked prefix are kept up to `budgetBytes`. One per target.
    */
-  startCheck(budgetBytes = 32 << 20): StreamCheck {
+  startCheck(budgetBytes = 16 << 20): StreamCheck {
     if (this.#check) throw errors.inplaceClosed('already being checked')
     this.#check = new StreamCheck(
       {
