@@ -110,9 +110,17 @@ export interface StreamEvent {
   data: unknown
 }
 
-/** The SSE stream as an async sequence of parsed events; ends when the server closes it or `signal` aborts. */
-export async function* stream(s: StatusServer, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+/**
+ * Connects to the SSE stream; resolves once the server answered, so that a
+ * snapshot fetched afterwards misses nothing (events meanwhile wait in the
+ * body). The sequence ends when the server closes it or `signal` aborts.
+ */
+export async function openStream(s: StatusServer, signal: AbortSignal): Promise<AsyncGenerator<StreamEvent>> {
   const res = await open(s, '/api/v1/stream', 'text/event-stream', signal)
+  return parse(s, res, signal)
+}
+
+async function* parse(s: StatusServer, res: Response, signal: AbortSignal): AsyncGenerator<StreamEvent> {
   if (!res.body) return
   const decoder = new TextDecoder()
   let buf = ''

@@ -4,7 +4,7 @@
 // the alternate screen so the shell's scrollback is left as it was.
 import { errors } from '../../common/errors.ts'
 import type { FleetSummary, NodeRow, StatusServer } from './client.ts'
-import { getJson, nodesPath, stream } from './client.ts'
+import { getJson, nodesPath, openStream } from './client.ts'
 import { renderTable } from './render.ts'
 
 export interface WatchOpts {
@@ -58,6 +58,8 @@ export async function watch(server: StatusServer, o: WatchOpts, signal: AbortSig
     let backoff = 1000
     while (!signal.aborted) {
       try {
+        // The stream first, then the snapshot: nothing posted in between is lost.
+        const events = await openStream(server, signal)
         const [list, f] = await Promise.all([
           getJson<{ nodes: NodeRow[] }>(server, nodesPath(o), signal),
           getJson<FleetSummary>(server, '/api/v1/fleet', signal),
@@ -68,7 +70,7 @@ export async function watch(server: StatusServer, o: WatchOpts, signal: AbortSig
         note = 'live'
         if (o.json) for (const n of list.nodes) out.write(`${JSON.stringify({ event: 'node', data: n })}\n`)
         redraw()
-        for await (const ev of stream(server, signal)) {
+        for await (const ev of events) {
           backoff = 1000
           if (ev.event === 'node') {
             const n = ev.data as NodeRow

@@ -19,6 +19,7 @@ interface Row {
 }
 
 let running: Running
+let watcher: ReturnType<typeof spawn> | undefined
 let storeRoot: string
 let token: string
 
@@ -46,6 +47,8 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  // An open stream would keep the server from closing.
+  watcher?.kill('SIGKILL')
   await running?.stop()
   const { rm } = await import('node:fs/promises')
   if (storeRoot) await rm(join(storeRoot, '..'), { recursive: true, force: true })
@@ -130,6 +133,7 @@ describe('imgswarm status', () => {
       env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env() },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
+    watcher = child
     let out = ''
     let err = ''
     child.stderr.on('data', (c: Buffer) => {
@@ -154,7 +158,8 @@ describe('imgswarm status', () => {
     const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
     try {
       await seen(/"id":"st-a"/)
-      // The first snapshot is out; a new node appears through the stream.
+      await seen(/"event":"fleet"/)
+      // The snapshot is out and the stream is connected (the server's first event): a new node appears through it.
       await post({ node: 'st-new', step: 'download', percent: 12, rateDown: 1e6, peers: 1 })
       await seen(/"event":"node","data":\{[^\n]*"id":"st-new"[^\n]*"percent":12/)
       for (const line of out.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow()

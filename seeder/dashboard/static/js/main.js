@@ -186,6 +186,8 @@ window.addEventListener('hashchange', route)
 function showLogin(message) {
   started = false
   live.stop()
+  // The next login starts from a fresh snapshot.
+  table.reset([])
   show('login')
   $('tabs').hidden = true
   $('logout').hidden = true
@@ -229,15 +231,23 @@ $('logout').addEventListener('click', async () => {
 })
 
 async function start() {
-  const [nodes, fleet] = await Promise.all([api.nodes(), api.fleet()])
+  // The stream first, then the snapshot: a change in between is not lost (rows are upserts).
+  live.start()
+  let nodes
+  let fleet
+  try {
+    ;[nodes, fleet] = await Promise.all([api.nodes(), api.fleet()])
+  } catch (e) {
+    live.stop()
+    throw e
+  }
   started = true
   $('tabs').hidden = false
   $('logout').hidden = false
   $('conn').hidden = false
-  table.reset(nodes.nodes ?? [])
+  table.upsert(nodes.nodes ?? [])
   syncGroups()
   overview.update(fleet)
-  live.start()
   await route()
 }
 
