@@ -5,7 +5,8 @@
 // boot load the installer's kernel and initramfs over HTTP; a verified
 // install sends the node back to its local disk. The installer is the tiny
 // stand-in of tiny-boot.ts (the real one is D's end-to-end test).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -18,6 +19,10 @@ const why = fleetUnsupported() ?? tinyBootUnsupported()
 const URL = `http://${SERVER_IP}:8470`
 const REIMAGE_MAC = '52:54:00:e5:00:01'
 const LOCAL_MAC = '52:54:00:e5:00:02'
+const UEFI_MAC = '52:54:00:e5:00:03'
+const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
+const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
+const UEFI = existsSync(OVMF_CODE) && existsSync(OVMF_VARS)
 // TCG on a shared 2-core machine: generous, and only an upper bound.
 const BOOT_MS = 240_000
 
@@ -121,5 +126,28 @@ describe.runIf(!why)('QEMU PXE boot through dnsmasq and imgswarm serve', () => {
       expect(again).not.toContain('api/v1/boot/kernel')
     },
     3 * BOOT_MS,
+  )
+
+  it.runIf(UEFI)(
+    'UEFI (OVMF): the same reimage script loads the installer through iPXE for UEFI',
+    async () => {
+      await writeFile(join(dir, 'uefi.csv'), `mac,ip,hostname,group\n${UEFI_MAC},,pxe02,lab\n`)
+      await imgswarm(['node', 'import', join(dir, 'uefi.csv')])
+      await imgswarm(['node', 'reimage', 'pxe02'])
+      const vars = join(dir, 'uefi.vars.fd')
+      await copyFile(OVMF_VARS, vars)
+      const vm = await lan.startVm({ mac: UEFI_MAC, serialLog: join(dir, 'uefi.log'), uefi: { code: OVMF_CODE, vars } })
+      vms.push(vm)
+      try {
+        await vm.waitFor(new RegExp(`${MARKER} cmdline: .*`), BOOT_MS)
+      } finally {
+        vm.child.kill('SIGKILL')
+      }
+      const u = plain(vm.log())
+      expect(u).toContain(`imgswarm: ${UEFI_MAC}: reimage requested`)
+      const line = new RegExp(`${MARKER} cmdline: (.*)`).exec(u)?.[1] ?? ''
+      expect(line).toContain(`imgswarm.mac=${UEFI_MAC}`)
+    },
+    BOOT_MS + 30_000,
   )
 })
