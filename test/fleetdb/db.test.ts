@@ -167,9 +167,7 @@ describe('events and installs', () => {
     await f.addEvent(ev('node061', 'download', { percent: 10 }))
     await f.addEvent(ev('node061', 'done'))
     expect(f.list().map((n) => [n.id, n.mac, n.state])).toEqual([['node061', '52:54:00:00:00:61', 'done']])
-    expect(f.installs(undefined, 10)).toMatchObject([
-      { node: 'node061', image: 'base@2', result: 'verified' },
-    ])
+    expect(f.installs(undefined, 10)).toMatchObject([{ node: 'node061', image: 'base@2', result: 'verified' }])
     await f.stop()
   })
 
