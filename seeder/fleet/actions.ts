@@ -44,10 +44,22 @@ export function requestReimage(db: DatabaseSync, id: string, by: string): number
   })
 }
 
-/** Every node of `group` (all or none: a discovered member refuses the whole request). */
-export function requestGroupReimage(db: DatabaseSync, group: string, by: string): number[] {
+/**
+ * Every node of `group`, all or none: those adopted or imported into it, and
+ * the inventory's known (not discovered) nodes that the cluster config puts
+ * in it (`inConfig`).
+ */
+export function requestGroupReimage(
+  db: DatabaseSync,
+  group: string,
+  by: string,
+  inConfig?: (n: DbNode) => boolean,
+): number[] {
   return transaction(db, () => {
-    const nodes = sql(db, 'SELECT * FROM nodes WHERE grp = ? ORDER BY pk').all(group) as unknown as DbNode[]
+    const all = (inConfig
+      ? sql(db, 'SELECT * FROM nodes ORDER BY pk').all()
+      : sql(db, 'SELECT * FROM nodes WHERE grp = ? ORDER BY pk').all(group)) as unknown as DbNode[]
+    const nodes = all.filter((n) => n.grp === group || (inConfig !== undefined && !n.discovered && inConfig(n)))
     if (nodes.length === 0) throw errors.groupEmpty(group)
     const now = new Date().toISOString()
     for (const n of nodes) reimageIn(db, n, by, now)

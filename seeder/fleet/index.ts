@@ -213,7 +213,15 @@ export function openFleet(init: FleetInit, components: FleetComponents = {}): Fl
       return row(pk)
     },
     requestGroupReimage(group, by = 'admin') {
-      const pks = act.requestGroupReimage(db, group, by)
+      const src = components.plans?.()
+      const groupsOf = src?.groupsOf?.bind(src)
+      const inConfig = groupsOf
+        ? (n: { hostname: string | null; mac: string | null; ip: string | null }) =>
+            groupsOf({ hostname: n.hostname ?? undefined, mac: n.mac ?? undefined, ip: n.ip ?? undefined }).includes(
+              group,
+            )
+        : undefined
+      const pks = act.requestGroupReimage(db, group, by, inConfig)
       changed(pks)
       return q.nodeRows(db, pks)
     },

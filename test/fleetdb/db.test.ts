@@ -236,6 +236,24 @@ describe('boot decisions', () => {
     await f.stop()
   })
 
+  it('a group reimage takes the adopted nodes of the group and the known nodes the cluster config puts in it', async () => {
+    const plans = () => ({
+      planFor: () => undefined,
+      references: () => [],
+      groupsOf: (q: { hostname?: string | undefined }) => (q.hostname?.startsWith('gpu') ? ['gpu'] : []),
+    })
+    const f = await fleetIn(undefined, plans)
+    f.importCsv('52:54:00:00:00:71,10.0.0.71,gpu01\n52:54:00:00:00:72,10.0.0.72,cpu01\n', 'x.csv')
+    f.bootAction('52:54:00:00:00:73')
+    f.adopt('52:54:00:00:00:73', 'gpu')
+    expect(f.requestGroupReimage('gpu').map((n) => n.id)).toEqual(['gpu01', '52:54:00:00:00:73'])
+    expect(f.node('cpu01').state).toBe('idle')
+    expect(() => f.requestGroupReimage('none')).toThrow(
+      expect.objectContaining({ code: 'IMGSWARM_ERR_GROUP_NOT_FOUND' }),
+    )
+    await f.stop()
+  })
+
   it('a plan request from an unknown MAC records it; an adopted node passes its group', async () => {
     const f = await fleetIn()
     expect(f.planRequested({ mac: '52:54:00:00:00:41', ip: '10.0.0.41' })).toEqual({ groups: [] })
