@@ -6,17 +6,15 @@
 //   GET|HEAD /api/v1/boot/kernel          the installer's kernel, with byte ranges
 //   GET|HEAD /api/v1/boot/initramfs       the installer's initramfs, with byte ranges
 //   GET /api/v1/boot/info                 sizes, SHA-256 and the command line (for node reimage --local)
-import { createPublicKey } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { normalizeMac } from '../../common/cmdline.ts'
 import { errors } from '../../common/errors.ts'
 import type { Logger } from '../../common/log.ts'
-import { PUBLIC_KEY_FILE } from '../store/keys.ts'
+import { installerCmdline } from './cmdline.ts'
 import { BOOT_FILES, type BootFileInfo, BootFiles } from './files.ts'
 import { entryScript, localScript, reimageScript, SCRIPT_ROUTE, safeArgs, safeUrl } from './script.ts'
 
+export { CONSOLE_ARGS, installerCmdline, pinsKey, rawPublicKey } from './cmdline.ts'
 export { BOOT_FILES, type BootFileInfo, type BootFileName, BootFiles } from './files.ts'
 export { entryScript, localScript, reimageScript, safeArgs, safeUrl } from './script.ts'
 
@@ -42,8 +40,6 @@ export interface BootInit {
   logger?: Logger
 }
 
-/** Console on the screen and on the first serial port, so both a crash cart and a serial console see the install. */
-export const CONSOLE_ARGS = 'console=tty0 console=ttyS0,115200'
 const MAC_PARAM = { type: 'string', minLength: 12, maxLength: 17, pattern: '^[0-9A-Fa-f:-]+$' } as const
 const TEXT = { 'text/plain': { schema: { type: 'string' } } }
 
@@ -61,21 +57,15 @@ export function registerBootRoutes(app: FastifyInstance, init: BootInit): void {
   const files = new BootFiles(init.dir)
   const log = init.logger
 
-  const cmdlineFor = async (mac: string | undefined): Promise<string> => {
-    const parts = [`imgswarm.server=${publicUrl}`]
-    if (mac !== undefined) parts.push(`imgswarm.mac=${mac}`)
-    const build = await files.build()
-    if (!pinsKey(build)) {
-      const key = await rawPublicKey(init.keysDir)
-      if (key) parts.push(`imgswarm.pubkey=${key}`)
-    }
-    parts.push(CONSOLE_ARGS)
-    const fromBuild = typeof build?.cmdline === 'string' ? build.cmdline.trim() : ''
-    if (fromBuild && safeArgs(fromBuild)) parts.push(fromBuild)
-    else if (fromBuild) log?.warn({ cmdline: fromBuild }, 'build.json cmdline ignored: not plain kernel parameters')
-    if (extra) parts.push(extra)
-    return parts.join(' ')
-  }
+  const cmdlineFor = async (mac: string | undefined): Promise<string> =>
+    installerCmdline({
+      publicUrl,
+      mac,
+      build: await files.build(),
+      keysDir: init.keysDir,
+      extra,
+      warn: (cmdline) => log?.warn({ cmdline }, 'build.json cmdline ignored: not plain kernel parameters'),
+    })
 
   const decide = async (rawMac: string, req: FastifyRequest, reply: FastifyReply) => {
     const mac = normalizeMac(rawMac)
@@ -163,19 +153,4 @@ export function registerBootRoutes(app: FastifyInstance, init: BootInit): void {
       }
     },
   )
-}
-
-/** True when build.json says the initramfs carries the server's public key. */
-function pinsKey(build: Record<string, unknown> | undefined): boolean {
-  if (!build) return false
-  const k = build.pubkey ?? build.publicKey ?? build.keyId
-  return typeof k === 'string' ? k.length > 0 : k !== undefined && k !== null && k !== false
-}
-
-/** The raw 32-byte ed25519 key, base64 (the imgswarm.pubkey= form), or undefined without a key. */
-async function rawPublicKey(keysDir: string): Promise<string | undefined> {
-  const pem = await readFile(join(keysDir, PUBLIC_KEY_FILE), 'utf8').catch(() => undefined)
-  if (pem === undefined) return undefined
-  const der = createPublicKey(pem).export({ format: 'der', type: 'spki' })
-  return der.subarray(der.length - 32).toString('base64')
 }
