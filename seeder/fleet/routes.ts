@@ -44,6 +44,10 @@ export function registerFleetRoutes(
   init: FleetRoutesInit = {},
 ): void {
   const admin = { onRequest: ctx.auth.require }
+  // Open event streams would hold the server's close() forever: end them first.
+  app.addHook('preClose', async () => {
+    fleet.stream.close()
+  })
   // Reimage and cancel carry no fields: no body at all is an empty one (then checked like any other).
   const noBody = {
     ...admin,

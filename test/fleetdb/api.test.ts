@@ -202,4 +202,17 @@ describe('fleet API', () => {
     expect(node.at(-1)).toBe(60)
     expect(node.filter((p) => p === 60).length).toBe(1)
   })
+
+  it('stopping the server ends open streams instead of waiting for them', async () => {
+    const s = await serve()
+    const res = await fetch(`${s.url}/api/v1/stream`, { headers: s.auth })
+    expect(res.status).toBe(200)
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    await reader.read()
+    await s.stop()
+    // The stream ends (done) rather than staying open.
+    let done = false
+    while (!done) done = (await reader.read().catch(() => ({ done: true }))).done
+    expect(done).toBe(true)
+  })
 })
