@@ -32,6 +32,8 @@ export interface FleetRoutesInit {
 
 type Id = { Params: { id: string } }
 
+const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const
+
 /** Who asked, for the actions table: the token, or a dashboard session, and from where. */
 function who(ctx: ApiContext, req: FastifyRequest): string {
   return `${ctx.auth.checkBearer(req) ? 'token' : 'dashboard'}@${req.ip}`
@@ -163,6 +165,7 @@ export function registerFleetRoutes(
       ...admin,
       schema: {
         summary: 'Counts per state, current rates, bytes from the server and from peers, the last hour',
+        querystring: noQuery,
         tags,
         security: ADMIN,
         response: { 200: fleetSchema, ...errorResponses(401) },
@@ -177,6 +180,7 @@ export function registerFleetRoutes(
       ...admin,
       schema: {
         summary: 'The swarm of each packed version: seeders, leechers, piece availability',
+        querystring: noQuery,
         tags,
         security: ADMIN,
         response: {
@@ -194,6 +198,7 @@ export function registerFleetRoutes(
       ...admin,
       schema: {
         summary: 'Live updates as Server-Sent Events: node, install, fleet and removed',
+        querystring: noQuery,
         description:
           '`event: node` a NodeRow (at most one per node per second), `event: install` an InstallRow on change, `event: fleet` the /api/v1/fleet object without history (every 2 s), `event: removed` `{id}` after a node is removed.',
         tags,

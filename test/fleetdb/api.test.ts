@@ -94,6 +94,8 @@ describe('fleet API', () => {
       ['POST', '/api/v1/nodes/import', { csv: 'x', more: 1 }, 'body.more'],
       ['GET', '/api/v1/nodes?state=sleeping', undefined, 'querystring.state'],
       ['GET', '/api/v1/nodes?colour=red', undefined, 'querystring.colour'],
+      ['GET', '/api/v1/fleet?since=1', undefined, 'querystring.since'],
+      ['GET', '/api/v1/stream?x=1', undefined, 'querystring.x'],
       ['GET', '/api/v1/nodes/node001/events?after=-1', undefined, 'querystring.after'],
       ['GET', '/api/v1/nodes/-bad', undefined, 'params.id'],
     ]
