@@ -115,11 +115,11 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
       // A wrong password is refused with a message; the right one logs in.
       await page.fill('#secret', 'not the password')
       await page.click('#login-submit')
-      await expect.poll(() => page.locator('#login-error').textContent()).toMatch(/Not accepted/)
+      await expect.poll(() => page.locator('#login-error').textContent(), { timeout: 60_000 }).toMatch(/Not accepted/)
       await page.fill('#secret', PASSWORD)
       await page.click('#login-submit')
       await page.locator('#view-fleet').waitFor()
-      await expect.poll(() => page.locator('#conn').textContent(), { timeout: 20_000 }).toBe('live')
+      await expect.poll(() => page.locator('#conn').textContent(), { timeout: 60_000 }).toBe('live')
 
       // The inventory (imgswarm node import's CSV) and an unknown MAC that PXE-boots: rows appear.
       const csv = ALL.map((h, i) => `52:54:00:00:01:${String(i + 10)},10.0.1.${i + 10},${h},${groupOf(h)}`).join('\n')
@@ -131,8 +131,8 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
       expect(imported.status, await imported.text()).toBe(200)
       const pxe = await fetch(`${url}/api/v1/boot/ipxe?mac=${UNKNOWN_MAC}`)
       expect(pxe.status).toBe(200)
-      await page.locator(`tr[data-id="${UNKNOWN_MAC}"][data-state="discovered"]`).waitFor({ timeout: 20_000 })
-      for (const h of ALL) await page.locator(`tr[data-id="${h}"]`).waitFor({ timeout: 20_000 })
+      await page.locator(`tr[data-id="${UNKNOWN_MAC}"][data-state="discovered"]`).waitFor({ timeout: 60_000 })
+      for (const h of ALL) await page.locator(`tr[data-id="${h}"]`).waitFor({ timeout: 60_000 })
 
       // The fleet starts installing: their progress advances.
       for (const h of NODES) {
@@ -169,7 +169,7 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
       }
       for (const h of NODES) {
         await expect
-          .poll(() => page.locator(`tr[data-id="${h}"]`).getAttribute('data-state'), { timeout: 30_000 })
+          .poll(() => page.locator(`tr[data-id="${h}"]`).getAttribute('data-state'), { timeout: 60_000 })
           .toBe('done')
       }
 
@@ -204,14 +204,14 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
       await page.fill('#adopt-group', 'gpu')
       await page.click('#adopt-ok')
       await expect
-        .poll(() => page.locator(`tr[data-id="${UNKNOWN_MAC}"]`).getAttribute('data-state'), { timeout: 20_000 })
+        .poll(() => page.locator(`tr[data-id="${UNKNOWN_MAC}"]`).getAttribute('data-state'), { timeout: 60_000 })
         .toBe('idle')
       expect(await apiNode(url, token, UNKNOWN_MAC)).toMatchObject({ state: 'idle', group: 'gpu' })
 
       // Reimage clicked in the UI: the server's state changes, and the table shows it.
       await page.click('tr[data-id="web01"] button[data-act="reimage"]')
       await expect
-        .poll(() => page.locator('tr[data-id="web01"]').getAttribute('data-state'), { timeout: 20_000 })
+        .poll(() => page.locator('tr[data-id="web01"]').getAttribute('data-state'), { timeout: 60_000 })
         .toBe('reimage-requested')
       expect((await apiNode(url, token, 'web01')).state).toBe('reimage-requested')
       await page.locator('.toast', { hasText: 'Reimage requested for web01.' }).waitFor()
@@ -220,7 +220,7 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
       await browser.clearCookies()
       await page.click('tr[data-id="web02"] button[data-act="reimage"]')
       await expect
-        .poll(() => page.locator('.toast.err').first().textContent(), { timeout: 20_000 })
+        .poll(() => page.locator('.toast.err').first().textContent(), { timeout: 60_000 })
         .toMatch(/Reimage of web02 refused: you are not logged in/)
       expect((await apiNode(url, token, 'web02')).state).toBe('done')
       await page.locator('#login-form').waitFor()
