@@ -213,6 +213,9 @@ if [ -z "$P_DISK" ]; then
   ARGS="$ARGS --disk $disk"
 fi
 [ -f /etc/imgswarm/client.toml ] && ARGS="$ARGS --client-config /etc/imgswarm/client.toml"
+# Booted by UEFI: GRUB also goes to the removable-media path (EFI/BOOT/BOOTX64.EFI), which every
+# firmware boots without a boot entry (the client writes none: --no-nvram).
+[ -d /sys/firmware/efi ] && ARGS="$ARGS --removable-efi"
 
 if [ -n "$P_BREAK" ]; then
   echo "imgswarm: imgswarm.break: a shell before the install; exit it to start the install"

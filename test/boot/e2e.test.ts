@@ -9,7 +9,7 @@
 // image's marker with its own host name. TCG unless a KVM guest really boots.
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readFile, truncate, writeFile } from 'node:fs/promises'
+import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildBootImage } from '../../initramfs/index.ts'
@@ -26,7 +26,17 @@ const REPO = join(import.meta.dirname, '../..')
 const CACHE = process.env.IMGSWARM_TEST_BOOT_CACHE ?? '/var/tmp/imgswarm-test-boot-cache'
 const PORT = 8470
 const URL = `http://${SERVER_IP}:${PORT}`
-const VMS = [1, 2, 3].map((i) => ({ i, mac: `52:54:00:1e:00:0${i}`, hostname: `vm${i}`, ip: `10.99.0.${20 + i}` }))
+const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
+const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
+const UEFI = existsSync(OVMF_CODE) && existsSync(OVMF_VARS) && process.env.IMGSWARM_TEST_UEFI !== '0'
+/** Three BIOS VMs, and a fourth with UEFI firmware (OVMF) and a GPT layout with an ESP when OVMF is installed. */
+const VMS = [1, 2, 3, ...(UEFI ? [4] : [])].map((i) => ({
+  i,
+  mac: `52:54:00:1e:00:0${i}`,
+  hostname: `vm${i}`,
+  ip: `10.99.0.${20 + i}`,
+  uefi: i === 4,
+}))
 const MiB = 1024 * 1024
 
 function have(tool: string): boolean {
@@ -52,10 +62,23 @@ size = "grow"
 fs = "ext4"
 mount = "/"
 `
+const LAYOUT_UEFI = `table = "gpt"
+[[partition]]
+label = "esp"
+size = "64MiB"
+fs = "vfat"
+mount = "/boot/efi"
+flags = ["esp"]
+[[partition]]
+label = "root"
+size = "grow"
+fs = "ext4"
+mount = "/"
+`
 
 describe.runIf(ready)('QEMU end-to-end reimage', () => {
   it(
-    'three VMs install from the swarm, report verified installs, and boot their own disks',
+    'the VMs install from the swarm, report verified installs, and boot their own disks',
     async () => {
       const dir = await tempDir('imgswarm-e2e-')
       const store = new Store(join(dir, 'store'))
@@ -75,9 +98,13 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
         webseeds: ['http://127.0.0.1:1/webseed/'],
       })
       await writeFile(join(store.root, 'layout.toml'), LAYOUT)
+      await writeFile(join(store.root, 'layout-uefi.toml'), LAYOUT_UEFI)
       // The cluster config: one group unknown nodes may join by themselves (the fleet database's
       // PXE decision), and each VM known by MAC with its host name.
-      const hosts = VMS.map((v) => `[[host]]\nhostname = "${v.hostname}"\nmac = "${v.mac}"\ngroups = ["e2e"]\n`)
+      const hosts = VMS.map(
+        (v) =>
+          `[[host]]\nhostname = "${v.hostname}"\nmac = "${v.mac}"\ngroups = ["e2e"]\n${v.uefi ? 'layout = "layout-uefi.toml"\n' : ''}`,
+      )
       await writeFile(
         join(store.root, 'cluster.toml'),
         `[global]\nimage = "tiny"\npost = "poweroff"\nlayout = "layout.toml"\n\n[[group]]\nname = "e2e"\nauto_enrol = true\n\n${hosts.join('\n')}`,
@@ -143,12 +170,16 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
             'imgswarm.post=poweroff',
           ].join(' ')
           const kernel = ['-kernel', join(store.root, 'boot/kernel'), '-initrd', join(store.root, 'boot/initramfs')]
+          // The UEFI VM boots the installer directly in both modes (its PXE path is not tested here).
+          const vars = join(dir, `${v.hostname}.vars.fd`)
+          if (v.uefi) await copyFile(OVMF_VARS, vars)
           const vm = await theLan.startVm({
             mac: v.mac,
             serialLog: serial,
             memMb: 768,
+            ...(v.uefi ? { uefi: { code: OVMF_CODE, vars } } : {}),
             extra: [
-              ...['-smp', '1', ...(mode === 'pxe' ? [] : [...kernel, '-append', append])],
+              ...['-smp', '1', ...(mode === 'pxe' && !v.uefi ? [] : [...kernel, '-append', append])],
               ...['-drive', `file=${disk},format=raw,if=virtio`],
             ],
           })
@@ -208,7 +239,13 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
       // Each disk boots on its own and says its own name.
       const booted = await Promise.all(
         vms.map((v) =>
-          bootDisk({ disk: v.disk, log: join(dir, `${v.hostname}.disk-boot.log`), accel, ms: 5 * 60_000 }),
+          bootDisk({
+            disk: v.disk,
+            log: join(dir, `${v.hostname}.disk-boot.log`),
+            accel,
+            ms: 5 * 60_000,
+            ...(v.uefi ? { uefi: { code: OVMF_CODE, vars: join(dir, `${v.hostname}.vars.fd`) } } : {}),
+          }),
         ),
       )
       for (const [k, v] of vms.entries()) {

@@ -58,10 +58,39 @@ export async function probeAccel(kernel: string, log: string): Promise<string[]>
 }
 
 /** Boots a disk on its own (BIOS, no network); resolves with the serial output once the guest powers off or after ms. */
-export async function bootDisk(o: { disk: string; log: string; accel: string[]; ms: number }): Promise<string> {
+export async function bootDisk(o: {
+  disk: string
+  log: string
+  accel: string[]
+  ms: number
+  /** OVMF firmware: read-only code and a writable copy of the variables. */
+  uefi?: { code: string; vars: string }
+}): Promise<string> {
+  const fw = o.uefi
+    ? [
+        '-drive',
+        `if=pflash,format=raw,readonly=on,file=${o.uefi.code}`,
+        '-drive',
+        `if=pflash,format=raw,file=${o.uefi.vars}`,
+      ]
+    : []
   const p = qemu([
     ...o.accel,
-    ...['-m', '256', '-smp', '1', '-display', 'none', '-monitor', 'none', '-no-reboot', '-nic', 'none'],
+    ...fw,
+    // GRUB for UEFI runs out of memory loading the kernel with 256 MB under OVMF.
+    ...[
+      '-m',
+      o.uefi ? '768' : '256',
+      '-smp',
+      '1',
+      '-display',
+      'none',
+      '-monitor',
+      'none',
+      '-no-reboot',
+      '-nic',
+      'none',
+    ],
     ...['-serial', `file:${o.log}`, '-drive', `file=${o.disk},format=raw,if=virtio`],
   ])
   await waitExit(p, o.ms)
