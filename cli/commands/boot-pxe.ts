@@ -3,7 +3,8 @@
 import { join } from 'node:path'
 import { Command } from 'commander'
 import { writePxe } from '../../initramfs/pxe/index.ts'
-import { type CommonOpts, common, context, info, printJson } from '../shared.ts'
+import { writeBootMedia } from '../../initramfs/pxe/media.ts'
+import { type CommonOpts, common, context, info, printJson, wholeNumber } from '../shared.ts'
 
 interface PxeOpts extends CommonOpts {
   mode: string
@@ -68,3 +69,65 @@ export function bootPxeCommand(): Command {
       )
     })
 }
+
+interface MediaOpts extends CommonOpts {
+  server?: string
+  out?: string
+  append?: string
+  timeout: number
+}
+
+/** `boot iso` and `boot usb`: the same hybrid image (BIOS and UEFI; CD or USB stick), under two names. */
+function mediaCommand(name: 'iso' | 'usb'): Command {
+  const file = name === 'iso' ? 'imgswarm.iso' : 'imgswarm-usb.img'
+  return common(new Command(name))
+    .description(
+      name === 'iso'
+        ? 'write a bootable ISO (BIOS and UEFI) that starts the installer, for machines without PXE'
+        : 'write a USB stick image (BIOS and UEFI) that starts the installer: dd it to the stick',
+    )
+    .option('--server <url>', 'the image server the installer talks to (default: serve.public_url)')
+    .option('--out <file>', `the image to write (default: STORE/boot/${file})`)
+    .option('--append <params>', 'extra kernel parameters, e.g. "imgswarm.post=poweroff imgswarm.disk=/dev/sda"')
+    .option(
+      '--timeout <sec>',
+      'seconds the menu waits before it starts the installer',
+      wholeNumber('--timeout', 0, 3600),
+      10,
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  imgswarm boot ${name} --server http://10.0.0.1:8470
+  imgswarm boot ${name} --server http://10.0.0.1:8470 --append "imgswarm.post=poweroff" --out /tmp/${file}
+${
+  name === 'usb'
+    ? `  dd if=STORE/boot/${file} of=/dev/sdX bs=4M conv=fsync     (the whole stick, not a partition)
+`
+    : ''
+}
+Needs imgswarm boot build first, and grub-mkrescue (grub-common, grub-pc-bin,
+grub-efi-amd64-bin, xorriso, mtools). The medium starts the installer after
+--timeout seconds: take it out once the install has started, or the machine
+reimages itself at every boot. Docs: docs/pxe.md#boot-media`,
+    )
+    .action(async (o: MediaOpts) => {
+      const { config, store } = context(o)
+      const bootDir = join(store.root, 'boot')
+      const r = await writeBootMedia({
+        bootDir,
+        keysDir: store.keysDir,
+        server: o.server ?? config.serve.publicUrl,
+        out: o.out ?? join(bootDir, file),
+        ...(o.append === undefined ? {} : { extra: o.append }),
+        timeoutSec: o.timeout,
+      })
+      if (o.json) return printJson(r)
+      process.stdout.write(`${r.file}\n`)
+      info(o, `wrote ${r.file} (${r.size} bytes); the installer starts with: ${r.cmdline}`)
+    })
+}
+
+export const bootIsoCommand = (): Command => mediaCommand('iso')
+export const bootUsbCommand = (): Command => mediaCommand('usb')

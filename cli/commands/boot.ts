@@ -10,7 +10,7 @@ import { COMPRESSIONS, type Compression } from '../../initramfs/compress.ts'
 import { buildBootImage } from '../../initramfs/index.ts'
 import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
 import { type CommonOpts, common, context, printJson, wholeNumber } from '../shared.ts'
-import { bootPxeCommand } from './boot-pxe.ts'
+import { bootIsoCommand, bootPxeCommand, bootUsbCommand } from './boot-pxe.ts'
 
 interface BuildOpts extends CommonOpts {
   kernelVersion?: string
@@ -121,5 +121,7 @@ export function bootCommands(): Command {
   const cmd = new Command('boot').description('the installer boot files: kernel, initramfs (and network boot)')
   cmd.addCommand(buildCommand())
   cmd.addCommand(bootPxeCommand())
+  cmd.addCommand(bootIsoCommand())
+  cmd.addCommand(bootUsbCommand())
   return cmd
 }
