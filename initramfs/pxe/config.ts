@@ -33,7 +33,7 @@ export function dnsmasqConfig(c: DnsmasqConfig): string {
     'log-dhcp',
     '',
   ]
-  if (plan.range && 'start' in plan.range) {
+  if ('start' in plan.range) {
     L.push(
       `# Full DHCP: dnsmasq hands out addresses ${plan.range.start} to ${plan.range.end}, leases of ${plan.range.lease}.`,
       `dhcp-range=${plan.range.start},${plan.range.end},${plan.range.lease}`,
@@ -63,7 +63,7 @@ export function dnsmasqConfig(c: DnsmasqConfig): string {
     'dhcp-match=set:efi64,option:client-arch,9',
     '',
   )
-  if (plan.range && 'start' in plan.range) {
+  if ('start' in plan.range) {
     L.push(
       "# iPXE gets the URL of the server's entry script; it asks again with its MAC for local disk or reimage.",
       `dhcp-boot=tag:ipxe,${script}`,
