@@ -223,8 +223,10 @@ if [ -n "$P_BREAK" ]; then
 fi
 
 step "starting the install client: imgswarm install$ARGS"
+# The same memory settings as bin/imgswarm gives `install` (docs/bench-install.md): small V8
+# semi-spaces, and piece buffers mapped on their own so that freeing them returns the memory.
 # shellcheck disable=SC2086
-node /imgswarm.mjs install $ARGS
+MALLOC_MMAP_THRESHOLD_=131072 MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 /imgswarm.mjs install $ARGS
 status=$?
 if [ "$status" -ne 0 ]; then
   fail "$status" "imgswarm install exited with status $status"
