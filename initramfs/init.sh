@@ -21,7 +21,7 @@ echo 0 >/proc/sys/kernel/printk_ratelimit 2>/dev/null
 echo 3 >/proc/sys/kernel/printk 2>/dev/null
 
 # --- the imgswarm.* parameters /init itself uses ---------------------------
-P_IP= P_POST= P_DISK= P_MAC= P_HOST= P_DEBUG= P_MODULES= P_NETWAIT=15 P_BREAK= P_SERVER=
+P_IP= P_POST= P_DISK= P_MAC= P_HOST= P_DEBUG= P_MODULES= P_NETWAIT=60 P_BREAK= P_SERVER=
 for w in $(cat /proc/cmdline); do
   [ "$w" = "--" ] && break
   v=${w#*=}
@@ -39,7 +39,7 @@ for w in $(cat /proc/cmdline); do
     imgswarm.break | imgswarm.break=1) P_BREAK=1 ;;
   esac
 done
-case "$P_NETWAIT" in '' | *[!0-9]*) echo "imgswarm: imgswarm.netwait=$P_NETWAIT is not a number of seconds; using 15"; P_NETWAIT=15 ;; esac
+case "$P_NETWAIT" in '' | *[!0-9]*) echo "imgswarm: imgswarm.netwait=$P_NETWAIT is not a number of seconds; using 60"; P_NETWAIT=60 ;; esac
 [ -n "$P_DEBUG" ] && set -x
 
 # Every console the kernel writes to (console=tty0 console=ttyS0: both), so the banner shows on each.
@@ -115,8 +115,12 @@ network() {
       hostopt=
       [ -n "$P_HOST" ] && hostopt="-x hostname:$P_HOST"
       # DHCP on every interface with a link, at once; the first lease wins the default route.
+      # A port that just came up may still be blocked by spanning tree for 30-50 s (SystemImager's
+      # ETHER_SLEEP lesson): keep asking for imgswarm.netwait seconds, one request every 2 s.
+      tries=$(((P_NETWAIT + 1) / 2))
+      [ "$tries" -ge 3 ] || tries=3
       for n in $links; do
-        udhcpc -i "$n" -n -q -f -t 6 -T 2 -A 3 -s /etc/udhcpc.script $hostopt >/run/udhcpc.$n.log 2>&1 &
+        udhcpc -i "$n" -n -q -f -t "$tries" -T 2 -A 3 -s /etc/udhcpc.script $hostopt >/run/udhcpc.$n.log 2>&1 &
       done
       wait
       grep -h 'DHCP lease' /run/udhcpc.*.log 2>/dev/null

@@ -61,7 +61,7 @@ describe.runIf(isRoot && have('apt-get') && have('dpkg'))('boot build', () => {
     expect(entries.every((e) => e.uid === 0 && e.gid === 0)).toBe(true)
     const init = byName.get('init')
     expect(init?.mode).toBe(0o100755)
-    expect(init?.data.toString()).toMatch(/node \/imgswarm\.mjs install/)
+    expect(init?.data.toString()).toMatch(/node --max-semi-space-size=16 \/imgswarm\.mjs install/)
     const console = byName.get('dev/console')
     expect([console?.mode, console?.rdev]).toEqual([0o020600, [5, 1]])
     expect(byName.get('etc/imgswarm/server.pub')?.data.toString()).toBe(pubkeyPem)
