@@ -25,6 +25,8 @@ export interface SwarmInit {
   say: (line: string) => void
   warn: (line: string) => void
   onProgress: (what: string, size: number, s: SwarmStats) => void
+  /** The image server's addresses, to count its first seeder's bytes as the server's. */
+  serverAddresses?: readonly string[]
 }
 
 export interface ArtifactInstall {
@@ -53,6 +55,7 @@ export async function download(
     ...(init.signal === undefined ? {} : { signal: init.signal }),
     onProgress: (s) => init.onProgress(what, a.artifact.size, s),
     onWarning: init.warn,
+    ...(init.serverAddresses === undefined ? {} : { serverAddresses: init.serverAddresses }),
     ...extra,
   })
   try {

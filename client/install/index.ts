@@ -2,6 +2,7 @@
 // extraction -> overrides -> identity -> bootloader -> report -> seed ->
 // post-action. Every step is reported to the server; success is reported
 // only after the whole image verified against the signed manifest.
+import { lookup } from 'node:dns/promises'
 import { isImgswarmError } from '../../common/errors.ts'
 import type { EventStep } from '../../common/events.ts'
 import { formatBytes, formatDuration } from '../../common/progress.ts'
@@ -106,12 +107,16 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
     const target = dest.target
     const swarm: SwarmInit = {
       port: o.port,
+      serverAddresses: await addressesOf(cfg.server),
       signal,
       say: con.say,
       warn: con.warn,
       onProgress: (what, size, s) => {
         o.onSwarm?.(what, size, s)
-        sources.set(what, { server: s.bytesFromWebseed, peers: s.bytesFromPeers })
+        sources.set(what, {
+          server: s.bytesFromWebseed + s.bytesFromServerPeer,
+          peers: s.bytesFromPeers - s.bytesFromServerPeer,
+        })
         reporter.progress({
           step,
           percent: Math.min(100, Math.max(0, s.percent)),
@@ -222,4 +227,14 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
 
 async function closeAll(sessions: SwarmSession[]): Promise<void> {
   await Promise.all(sessions.map((s) => s.destroy()))
+}
+
+/** The server URL's addresses (an IP literal is its own); none when the name does not resolve. */
+async function addressesOf(url: string): Promise<string[]> {
+  try {
+    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')
+    return (await lookup(host, { all: true })).map((a) => a.address)
+  } catch {
+    return []
+  }
 }

@@ -10,6 +10,27 @@ import { tempDir } from '../support/tmp.ts'
 import { cleanup, fileSha, fullBitfield, makeImage, NAME, PIECE, startTracker } from './helpers.ts'
 
 describe('swarm engine: download', () => {
+  it("counts a peer at the server's address as the server (its first seeder), others not", async () => {
+    const tracker = await startTracker()
+    const seedDir = await tempDir()
+    const img = await makeImage(seedDir, tracker)
+    const seeder = await startSwarm({ torrent: img.torrent, path: seedDir, bitfield: fullBitfield(img.pieces) })
+    cleanup(() => seeder.destroy())
+    await seeder.done
+    // Loopback peers report 127.0.0.1 (or ::ffff:127.0.0.1): the seeder is "the server" here.
+    const asServer = await startSwarm({ torrent: img.torrent, path: await tempDir(), serverAddresses: ['127.0.0.1'] })
+    cleanup(() => asServer.destroy())
+    const a = await asServer.done
+    expect(a.bytesFromPeers).toBe(img.data.length)
+    expect(a.bytesFromServerPeer).toBe(img.data.length)
+    await asServer.destroy()
+    const other = await startSwarm({ torrent: img.torrent, path: await tempDir(), serverAddresses: ['10.99.0.1'] })
+    cleanup(() => other.destroy())
+    const b = await other.done
+    expect(b.bytesFromPeers).toBe(img.data.length)
+    expect(b.bytesFromServerPeer).toBe(0)
+  })
+
   it('a leecher downloads the whole file from a seeder, verified, and reports it', async () => {
     const tracker = await startTracker()
     const seedDir = await tempDir()
@@ -31,6 +52,7 @@ describe('swarm engine: download', () => {
     expect(st.piecesDownloaded).toBe(img.pieces)
     expect(st.bytesFromPeers).toBe(img.data.length)
     expect(st.bytesFromWebseed).toBe(0)
+    expect(st.bytesFromServerPeer).toBe(0)
     expect(st.piecesFailed).toBe(0)
     expect(st.peersBanned).toBe(0)
     expect([...leecher.bitfield()]).toEqual([...fullBitfield(img.pieces)])

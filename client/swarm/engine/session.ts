@@ -27,6 +27,11 @@ export interface SwarmOptions {
   /** About once per second while the session runs. */
   onProgress?: (s: SwarmStats) => void
   onWarning?: (msg: string) => void
+  /**
+   * Addresses of the image server: bytes from peers at these addresses (its first seeder) are
+   * counted apart, as `bytesFromServerPeer`, so reports can tell the server's share from the nodes'.
+   */
+  serverAddresses?: readonly string[]
 }
 
 export interface SeedOptions {
@@ -111,7 +116,7 @@ class Session implements SwarmSession {
   ) {
     this.#client = client
     this.#start = bitfield
-    this.#counters = new Counters(total, had)
+    this.#counters = new Counters(total, had, o.serverAddresses)
     const t = client.add(o.torrent, torrentOptions({ path: o.path, store: o.store, storeOpts: o.storeOpts, bitfield }))
     this.#torrent = t
     // Trust the resume bitfield: the orchestrator records a piece only after

@@ -9,7 +9,10 @@ export interface SwarmStats {
   bytesDown: number
   /** Payload bytes sent to other peers. */
   bytesUp: number
+  /** Payload bytes from peer wires (the server's first seeder included). */
   bytesFromPeers: number
+  /** The part of bytesFromPeers that came from the server's addresses (its first seeder). */
+  bytesFromServerPeer: number
   bytesFromWebseed: number
   /** Bytes per second, averaged by webtorrent over the last seconds. */
   rateDown: number
@@ -28,23 +31,30 @@ export interface SwarmStats {
 
 export class Counters {
   bytesFromPeers = 0
+  bytesFromServerPeer = 0
   bytesFromWebseed = 0
   bytesUp = 0
   piecesDownloaded = 0
   readonly piecesTotal: number
   readonly piecesHadAtStart: number
+  readonly #server: ReadonlySet<string>
 
-  constructor(piecesTotal: number, piecesHadAtStart: number) {
+  constructor(piecesTotal: number, piecesHadAtStart: number, serverAddresses: readonly string[] = []) {
     this.piecesTotal = piecesTotal
     this.piecesHadAtStart = piecesHadAtStart
+    this.#server = new Set(serverAddresses.map(plainAddress))
   }
 
   watch(torrent: WtTorrent): void {
     torrent.on('wire', (wire: WtWire) => {
       const web = wire.type === 'webSeed'
+      const server = !web && wire.remoteAddress !== undefined && this.#server.has(plainAddress(wire.remoteAddress))
       wire.on('download', (n: number) => {
         if (web) this.bytesFromWebseed += n
-        else this.bytesFromPeers += n
+        else {
+          this.bytesFromPeers += n
+          if (server) this.bytesFromServerPeer += n
+        }
       })
       wire.on('upload', (n: number) => {
         this.bytesUp += n
@@ -62,6 +72,7 @@ export class Counters {
       bytesDown: this.bytesFromPeers + this.bytesFromWebseed,
       bytesUp: this.bytesUp,
       bytesFromPeers: this.bytesFromPeers,
+      bytesFromServerPeer: this.bytesFromServerPeer,
       bytesFromWebseed: this.bytesFromWebseed,
       rateDown: live ? Math.round(torrent.downloadSpeed) : 0,
       rateUp: live ? Math.round(torrent.uploadSpeed) : 0,
@@ -73,4 +84,9 @@ export class Counters {
       peersBanned: bans?.peersBanned ?? 0,
     }
   }
+}
+
+/** An IPv4 address as a dual-stack socket reports it (`::ffff:10.0.0.1`) is the plain one. */
+function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a.toLowerCase()
 }
