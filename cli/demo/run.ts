@@ -158,8 +158,10 @@ async function demoIn(
   const shown = m.fleet && (await answers(publicUrl)) ? publicUrl : access.url
   say(
     `image server up at ${publicUrl}${m.fleet ? ` (on the host "server", ${topo.server.ip})` : ''}\n` +
-      `  events and API while it runs: ${shown}/api/v1/events` +
+      `  dashboard while it runs: ${shown}/ui/` +
       (shown === publicUrl ? '' : ` (forwarded to ${publicUrl})`) +
+      ` (log in with the admin token: cat ${ds.adminTokenFile})` +
+      `\n  in a terminal: imgswarm status --watch --server ${shown} --token "$(cat ${ds.adminTokenFile})"` +
       `\n  curl -s -H "Authorization: Bearer $(cat ${ds.adminTokenFile})" '${shown}/api/v1/events?limit=20'` +
       `\nreimaging ${m.nodes} node(s) with sample@1 (${(ds.archiveBytes / 1e6).toFixed(1)} MB)` +
       (m.fleet ? `: node links ${o.nodeRate} Mbit/s, server uplink ${o.serverRate} Mbit/s` : ''),
