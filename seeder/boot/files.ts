@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../../common/errors.ts'
-import { ifRangeMatches, parseRange } from '../webseed/range.ts'
+import { sendRanged } from '../webseed/index.ts'
 
 export const BOOT_FILES = ['kernel', 'initramfs'] as const
 export type BootFileName = (typeof BOOT_FILES)[number]
@@ -81,25 +81,7 @@ export class BootFiles {
       .header('cache-control', 'no-cache')
       .header('x-imgswarm-sha256', info.sha256)
       .type('application/octet-stream')
-    let range = parseRange(req.headers.range, size)
-    const ifRange = req.headers['if-range']
-    if (range.kind !== 'full' && !ifRangeMatches(typeof ifRange === 'string' ? ifRange : undefined, etag, lastModified))
-      range = { kind: 'full' }
-    if (range.kind === 'unsatisfiable') {
-      const e = errors.rangeNotSatisfiable(String(req.headers.range), size)
-      return reply
-        .code(416)
-        .header('content-range', `bytes */${size}`)
-        .type('application/json; charset=utf-8')
-        .send({ error: { code: e.code, message: e.message } })
-    }
-    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
-    const length = end - start + 1
-    if (range.kind === 'partial') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`)
-    else reply.code(200)
-    reply.header('content-length', String(length))
-    if (req.method === 'HEAD' || length === 0) return reply.send()
-    return reply.send(createReadStream(this.path(name), { start, end }))
+    return sendRanged(req, reply, { path: this.path(name), size, etag, lastModified })
   }
 }
 

@@ -3,16 +3,16 @@
 // still get the image, and peers fill in from it.
 //   GET|HEAD /webseed/images/NAME@VER.tar[.zst]
 //   GET|HEAD /webseed/overrides/NAME@VER.tar[.zst]
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { Transform } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../../common/errors.ts'
 import { checkName, formatRef } from '../../common/names.ts'
 import type { Kind, PackedInfo } from '../store/store.ts'
-import { ifRangeMatches, parseRange } from './range.ts'
+import { sendRanged } from './send.ts'
 
 export { ifRangeMatches, parseRange, type RangeResult } from './range.ts'
+export { type RangedFile, sendRanged } from './send.ts'
 
 export interface WebseedInit {
   /** The packed files of a version, or undefined. */
@@ -114,27 +114,5 @@ async function serve(init: WebseedInit, kind: Kind, req: FastifyRequest, reply: 
     .header('cache-control', 'public, max-age=31536000, immutable')
     .type(parsed.zstd ? 'application/zstd' : 'application/x-tar')
 
-  let range = parseRange(req.headers.range, size)
-  const ifRange = req.headers['if-range']
-  if (range.kind !== 'full' && !ifRangeMatches(typeof ifRange === 'string' ? ifRange : undefined, etag, lastModified))
-    range = { kind: 'full' }
-  if (range.kind === 'unsatisfiable') {
-    const e = errors.rangeNotSatisfiable(String(req.headers.range), size)
-    return reply
-      .code(416)
-      .header('content-range', `bytes */${size}`)
-      .type('application/json; charset=utf-8')
-      .send({ error: { code: e.code, message: e.message } })
-  }
-  const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, size - 1]
-  const length = end - start + 1
-  if (range.kind === 'partial') reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`)
-  else reply.code(200)
-  reply.header('content-length', String(length))
-  if (req.method === 'HEAD' || length === 0) return reply.send()
-  const body = createReadStream(packed.archive, { start, end })
-  const pace = init.throttle?.()
-  if (pace === undefined) return reply.send(body)
-  body.on('error', (e) => pace.destroy(e))
-  return reply.send(body.pipe(pace))
+  return sendRanged(req, reply, { path: packed.archive, size, etag, lastModified, pace: init.throttle })
 }
