@@ -2,38 +2,7 @@
 // token, and the SSE stream read line by line. Errors say what to do next.
 import { errors } from '../../common/errors.ts'
 
-export const NODE_STATES = ['discovered', 'idle', 'reimage-requested', 'installing', 'done', 'failed'] as const
-export type NodeState = (typeof NODE_STATES)[number]
-
-/** A node as GET /api/v1/nodes and the stream's `node` events give it (docs/api.md). */
-export interface NodeRow {
-  id: string
-  hostname: string | null
-  mac: string | null
-  ip: string | null
-  group: string | null
-  state: NodeState
-  step: string | null
-  percent: number | null
-  bytesDown: number
-  bytesUp: number
-  rateDown: number
-  rateUp: number
-  peers: number
-  etaSec: number | null
-  image: string | null
-  lastSeen: string | null
-  message: string | null
-  code: string | null
-}
-
-export interface FleetSummary {
-  counts: Partial<Record<NodeState, number>>
-  rateDown: number
-  rateUp: number
-  bytesFromServer: number
-  bytesFromPeers: number
-}
+export { type FleetSummary, NODE_STATES, type NodeRow, type NodeState } from '../../common/fleet.ts'
 
 export interface StatusServer {
   url: string

@@ -1,39 +1,14 @@
 // What the fleet API serves (docs/api.md, "Fleet"): the shapes the dashboard
 // and `imgswarm status` read.
 import type { NodeFacts } from '../../common/events.ts'
+import type { NodeRow, NodeState } from '../../common/fleet.ts'
 import type { NodeEvent } from '../api/events.ts'
 
+export { type FleetSummary, NODE_STATES, type NodeRow, type NodeState } from '../../common/fleet.ts'
 export type { NodeFacts }
-
-export const NODE_STATES = ['discovered', 'idle', 'reimage-requested', 'installing', 'done', 'failed'] as const
-export type NodeState = (typeof NODE_STATES)[number]
 
 export const INSTALL_RESULTS = ['running', 'verified', 'failed', 'cancelled'] as const
 export type InstallResult = (typeof INSTALL_RESULTS)[number]
-
-export interface NodeRow {
-  /** The host name if known, else the MAC (lowercase, colon-separated). */
-  id: string
-  hostname: string | null
-  mac: string | null
-  ip: string | null
-  group: string | null
-  state: NodeState
-  step: string | null
-  percent: number | null
-  bytesDown: number
-  bytesUp: number
-  /** Bytes per second. */
-  rateDown: number
-  rateUp: number
-  peers: number
-  etaSec: number | null
-  /** NAME@VERSION of the current or last install (or the last plan served). */
-  image: string | null
-  lastSeen: string | null
-  message: string | null
-  code: string | null
-}
 
 export interface InstallRow {
   id: number
@@ -60,14 +35,6 @@ export interface NodeDetail extends NodeRow {
 
 export interface FleetSample {
   t: string
-  rateDown: number
-  rateUp: number
-  bytesFromServer: number
-  bytesFromPeers: number
-}
-
-export interface FleetSummary {
-  counts: Record<NodeState, number>
   rateDown: number
   rateUp: number
   bytesFromServer: number
