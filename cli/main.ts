@@ -3,19 +3,6 @@
 // `--help` on every command say what it does, with examples.
 import { Command } from 'commander'
 import pkg from '../package.json' with { type: 'json' }
-import { archiveCommands } from './commands/archive.ts'
-import { bootCommands } from './commands/boot.ts'
-import { clusterCommands } from './commands/cluster.ts'
-import { dashboardCommands } from './commands/dashboard.ts'
-import { dbCommands } from './commands/db.ts'
-import { demoCommand } from './commands/demo.ts'
-import { installCommand } from './commands/install.ts'
-import { keysCommands } from './commands/keys.ts'
-import { nodeCommands } from './commands/node.ts'
-import { serveCommand } from './commands/serve.ts'
-import { statusCommand } from './commands/status.ts'
-import { storeCommands } from './commands/store-cmds.ts'
-import { trackerCommand } from './commands/tracker.ts'
 import { reportError } from './shared.ts'
 
 const program = new Command('imgswarm')
@@ -38,20 +25,15 @@ Settings come from flags, then the environment (IMGSWARM_STORE, IMGSWARM_CONFIG,
 IMGSWARM_SERVER_URL), then the config file, then defaults. Docs: docs/cli.md`,
   )
 
-program.addCommand(storeCommands('image'))
-program.addCommand(storeCommands('override'))
-program.addCommand(archiveCommands())
-program.addCommand(keysCommands())
-program.addCommand(serveCommand())
-program.addCommand(statusCommand())
-program.addCommand(dashboardCommands())
-program.addCommand(clusterCommands())
-program.addCommand(nodeCommands())
-program.addCommand(dbCommands())
-program.addCommand(trackerCommand())
-program.addCommand(installCommand())
-program.addCommand(bootCommands())
-program.addCommand(demoCommand())
+// Every node of a fleet starts `install` at the same moment, on the boot image's small CPU
+// budget: that command loads only its own modules, not the server's (fastify, the tracker).
+if (process.argv[2] === 'install') {
+  const { installCommand } = await import('./commands/install.ts')
+  program.addCommand(installCommand())
+} else {
+  const { allCommands } = await import('./commands/all.ts')
+  for (const c of allCommands()) program.addCommand(c)
+}
 
 try {
   await program.parseAsync(process.argv)
