@@ -2,7 +2,6 @@
 // bundle. Built twice into two folders, the initramfs must be byte for byte
 // the same; its contents are read back from the archive and checked.
 
-import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -13,20 +12,12 @@ import { buildBootImage } from '../../initramfs/index.ts'
 import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
 import { cli } from '../support/cli.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
+import { haveTool } from '../support/tools.ts'
 import { readNewc } from './newc.ts'
 
 const CACHE = process.env.IMGSWARM_TEST_BOOT_CACHE ?? '/var/tmp/imgswarm-test-boot-cache'
 
-function have(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-describe.runIf(isRoot && have('apt-get') && have('dpkg'))('boot build', () => {
+describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', () => {
   it('is reproducible, holds what the client needs, and reuses its cache', async () => {
     const dir = await tempDir('imgswarm-bootbuild-')
     await loadOrCreateSigningKey(join(dir, 'keys'))

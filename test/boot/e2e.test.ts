@@ -1,13 +1,3 @@
-// The end-to-end reimage (the most important test of the project): the real
-// boot image (`boot build`), a small bootable test image made from Debian
-// packages, a real `serve` in a network namespace, and three QEMU VMs on a
-// bridge (test/pxe/lan.ts, the fleet harness). Each VM boots the installer by
-// PXE (when the server has the fleet database) or directly (-kernel/-initrd),
-// gets its plan by MAC, partitions its virtio disk, downloads the
-// image from the server and from the other VMs, installs GRUB, reports and
-// powers off. Then each disk boots alone in a fresh QEMU and must print the
-// image's marker with its own host name. TCG unless a KVM guest really boots.
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -18,6 +8,7 @@ import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys
 import { createPxeLan, type PxeLan, SERVER_IP, type Spawned } from '../pxe/lan.ts'
 import type { StoredEvent } from '../support/events.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
+import { haveTool } from '../support/tools.ts'
 import { buildTestImage, MARKER } from './image.ts'
 import { bootDisk, killAll, probeAccel } from './vm.ts'
 
@@ -39,15 +30,7 @@ const VMS = [1, 2, 3, ...(UEFI ? [4] : [])].map((i) => ({
 }))
 const MiB = 1024 * 1024
 
-function have(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-const ready = isRoot && ['qemu-system-x86_64', 'apt-get', 'dpkg', 'ip', 'curl'].every(have)
+const ready = isRoot && ['qemu-system-x86_64', 'apt-get', 'dpkg', 'ip', 'curl'].every(haveTool)
 
 let lan: PxeLan | undefined
 afterAll(async () => {
@@ -148,7 +131,7 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
       // when this server has the fleet database that decides per MAC; else QEMU gets the installer
       // kernel and initramfs directly. IMGSWARM_TEST_BOOT=pxe|direct forces one.
       const fleetDb = (await api('/api/v1/fleet')).status === 200
-      const pxeReady = fleetDb && existsSync('/usr/lib/ipxe/qemu/pxe-virtio.rom') && have('dnsmasq')
+      const pxeReady = fleetDb && existsSync('/usr/lib/ipxe/qemu/pxe-virtio.rom') && haveTool('dnsmasq')
       const mode = process.env.IMGSWARM_TEST_BOOT ?? (pxeReady ? 'pxe' : 'direct')
       process.stderr.write(`e2e: the VMs boot by ${mode} (fleet database ${fleetDb ? 'present' : 'absent'})\n`)
       if (mode === 'pxe') {

@@ -3,25 +3,17 @@
 // error and powers off as imgswarm.post=poweroff asks; a node with two disks
 // and no imgswarm.disk= is not guessed at. QEMU's user-mode network (slirp)
 // answers DHCP, so no namespace is needed.
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildBootImage } from '../../initramfs/index.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
+import { haveTool } from '../support/tools.ts'
 import { killAll, probeAccel } from './vm.ts'
 
 const CACHE = process.env.IMGSWARM_TEST_BOOT_CACHE ?? '/var/tmp/imgswarm-test-boot-cache'
 const MiB = 1024 * 1024
-
-function have(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 afterAll(() => killAll())
 
@@ -52,7 +44,7 @@ async function boot(o: { dir: string; name: string; append: string; disks: numbe
   return (await readFile(log, 'utf8')).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '\n')
 }
 
-describe.runIf(isRoot && have('qemu-system-x86_64') && have('apt-get'))('/init failure paths (QEMU)', () => {
+describe.runIf(isRoot && haveTool('qemu-system-x86_64') && haveTool('apt-get'))('/init failure paths (QEMU)', () => {
   it(
     'frames the client error and powers off; refuses to guess between two disks',
     async () => {
