@@ -33,6 +33,7 @@ import {
 } from './contents.ts'
 import { writeCpio } from './cpio.ts'
 import { addBusybox, addLibraries, addTreeFromRoot, baseFiles, newestMtime } from './image.ts'
+import { withCacheLock } from './lock.ts'
 import { addModules, kernelVersion } from './modules.ts'
 import { Tree } from './tree.ts'
 
@@ -42,6 +43,7 @@ export type { Compression } from './compress.ts'
 export { compressFile } from './compress.ts'
 export { writeCpio } from './cpio.ts'
 export { addBusybox, addLibraries, addTreeFromRoot, baseFiles } from './image.ts'
+export { withCacheLock } from './lock.ts'
 export { addModules, kernelVersion } from './modules.ts'
 export { Tree } from './tree.ts'
 
@@ -134,11 +136,15 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
 }
 
 export async function buildBootImage(o: BootBuildInit): Promise<BuildInfo> {
-  const say = o.say ?? (() => {})
   const cache = o.cacheDir ?? join(o.outDir, 'cache')
+  await mkdir(cache, { recursive: true })
+  return withCacheLock(cache, o.say ?? (() => {}), () => build(o, cache))
+}
+
+async function build(o: BootBuildInit, cache: string): Promise<BuildInfo> {
+  const say = o.say ?? (() => {})
   const compression = o.compression ?? 'zstd'
   const level = o.level ?? (compression === 'zstd' ? 12 : compression === 'gzip' ? 9 : 6)
-  await mkdir(cache, { recursive: true })
 
   say('resolving packages (apt-cache)')
   const kernelPkg = o.kernelVersion === undefined ? KERNEL_PACKAGE : `linux-image-${o.kernelVersion}`

@@ -17,6 +17,7 @@ import {
   resolvePackages,
   Tree,
   unpackPackages,
+  withCacheLock,
   writeCpio,
 } from '../../initramfs/index.ts'
 import { ensureModulesDep, moduleName } from '../../initramfs/modules.ts'
@@ -91,7 +92,17 @@ async function loadOrder(sysroot: string, kernel: string, names: string[]): Prom
  * downloaded and unpacked once.
  */
 export async function buildTestImage(dir: string, cacheDir: string): Promise<{ kernel: string }> {
-  // The boot image's package set: the same sysroot (cached), with kmod for depmod.
+  // The boot image's package set: the same sysroot (cached), with kmod for depmod. Another test
+  // file may be building the boot image from the same cache meanwhile: one at a time.
+  await mkdir(cacheDir, { recursive: true })
+  return withCacheLock(
+    cacheDir,
+    () => {},
+    () => build(dir, cacheDir),
+  )
+}
+
+async function build(dir: string, cacheDir: string): Promise<{ kernel: string }> {
   const pkgs = await resolvePackages([...PACKAGES, KERNEL_PACKAGE], followDependency)
   await fetchPackages(pkgs, cacheDir)
   const sysroot = await unpackPackages(pkgs, cacheDir, 'boot')
