@@ -45,6 +45,8 @@ export interface ServeConfig {
   restrictNodeReads: boolean
   /** The server's upload cap in bytes per second, shared by the first seeder and the web seed; 0: none. */
   uploadLimit: number
+  /** Extra kernel parameters for the installer (iPXE script, boot info, boot media); '' for none. */
+  bootCmdline: string
 }
 
 function int(file: string, v: unknown, key: string, min: number, max: number, fallback: number): number {
@@ -153,5 +155,6 @@ function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): 
     natPmp: bool(f, sd.natpmp, 'serve.seeder.natpmp', false),
     restrictNodeReads: bool(f, s.restrict_node_reads, 'serve.restrict_node_reads', true),
     uploadLimit: int(f, s.upload_limit, 'serve.upload_limit', 0, Number.MAX_SAFE_INTEGER, 0),
+    bootCmdline: str(f, s.boot_cmdline, 'serve.boot_cmdline') ?? '',
   }
 }

@@ -167,6 +167,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         },
         logger: logger.child({ component: 'api' }),
         nodeReadsRestricted: cfg.restrictNodeReads,
+        bootCmdline: cfg.bootCmdline,
       })
       try {
         await api.listen({ host: cfg.host, port: cfg.port })

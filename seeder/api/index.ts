@@ -65,6 +65,8 @@ export interface ApiInit {
   fleet?: Fleet
   /** Tracker and seeder views for GET /api/v1/swarms. */
   swarms?: SwarmSources
+  /** Extra installer kernel parameters (serve.boot_cmdline). */
+  bootCmdline?: string
 }
 
 /** Builds the API with every route registered; not listening yet. */
@@ -109,6 +111,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
     dir: join(init.store.root, 'boot'),
     keysDir: init.store.keysDir,
     publicUrl,
+    ...(init.bootCmdline ? { extraCmdline: init.bootCmdline } : {}),
     // The fleet database (seeder/fleet) decides per MAC.
     fleet: () => ctx.fleet,
     ...(init.logger ? { logger: init.logger.child({ component: 'boot' }) } : {}),

@@ -93,7 +93,10 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
         `[global]\nimage = "tiny"\npost = "poweroff"\nlayout = "layout.toml"\n\n[[group]]\nname = "e2e"\nauto_enrol = true\n\n${hosts.join('\n')}`,
       )
       // A slow server uplink, so the VMs must get most pieces from each other.
-      await writeFile(join(dir, 'imgswarm.toml'), `[serve]\nupload_limit = ${512 * 1024}\n`)
+      await writeFile(
+        join(dir, 'imgswarm.toml'),
+        `[serve]\nupload_limit = ${512 * 1024}\n# A loaded TCG host can fail the kernel's IO-APIC timer check and panic.\nboot_cmdline = "no_timer_check"\n`,
+      )
 
       const accel = await probeAccel(join(store.root, 'boot/kernel'), join(dir, 'kvm-probe.log'))
       if (accel.includes('kvm')) process.env.IMGSWARM_TEST_KVM = '1'
@@ -148,6 +151,7 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
           // Direct boot: static addresses (imgswarm.ip); PXE: DHCP and the server's command line.
           const append = [
             'console=ttyS0,115200',
+            'no_timer_check',
             `imgswarm.server=${URL}`,
             `imgswarm.ip=${v.ip}/24,${SERVER_IP}`,
             'imgswarm.post=poweroff',

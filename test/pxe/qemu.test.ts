@@ -63,9 +63,14 @@ describe.runIf(!why)('QEMU PXE boot through dnsmasq and imgswarm serve', () => {
     await writeTinyInstaller(join(store, 'boot'))
     await mkdir(join(dir, 'pxe'))
     lan = await createPxeLan({ nodes: 1 })
+    // A loaded TCG host can fail the kernel's IO-APIC timer check and panic; the reimage script passes this on.
+    await writeFile(join(dir, 'imgswarm.toml'), '[serve]\nboot_cmdline = "no_timer_check"\n')
     serve = lan.spawnOnServer(
       BIN,
-      ['serve', '--store', store, '--host', '0.0.0.0', '--port', '8470', '--public-url', URL, '--log-level', 'info'],
+      [
+        ...['serve', '--store', store, '--config', join(dir, 'imgswarm.toml'), '--host', '0.0.0.0', '--port', '8470'],
+        ...['--public-url', URL, '--log-level', 'info'],
+      ],
       { IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' },
     )
     for (let t = 0; ; t++) {
@@ -104,6 +109,8 @@ describe.runIf(!why)('QEMU PXE boot through dnsmasq and imgswarm serve', () => {
       expect(line).toContain(`imgswarm.mac=${REIMAGE_MAC}`)
       expect(line).toMatch(/imgswarm\.pubkey=[A-Za-z0-9+/]{43}=/)
       expect(line).toContain('console=ttyS0,115200')
+      // serve.boot_cmdline from the config file reaches the node's kernel.
+      expect(line).toMatch(/ no_timer_check( |$)/)
 
       expect(l).toContain(`imgswarm: ${LOCAL_MAC}: no reimage requested, booting from the local disk`)
       expect(l).not.toContain('api/v1/boot/kernel')
