@@ -43,6 +43,7 @@ export class Progress {
   #lastLinePct = -1
   #lastLineAt = 0
   #done = 0
+  #finished = false
 
   constructor(init: ProgressInit) {
     this.#label = init.label
@@ -55,7 +56,7 @@ export class Progress {
   update(done: number, total?: number): void {
     if (total !== undefined) this.#total = total
     this.#done = done
-    if (!this.#enabled) return
+    if (!this.#enabled || this.#finished) return
     const now = performance.now()
     if (this.#tty) {
       if (now - this.#lastDraw < 100) return
@@ -82,9 +83,19 @@ export class Progress {
     return `${this.#label}${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(this.#done)}/${formatBytes(this.#total)} ${formatBytes(rate)}/s ETA ${formatDuration(eta)}`
   }
 
-  /** Ends the display with a summary line. */
+  get finished(): boolean {
+    return this.#finished
+  }
+
+  /** On a terminal, clears the bar's line so another line can be printed there; the next update redraws it. */
+  clearLine(): void {
+    if (this.#enabled && this.#tty && !this.#finished && this.#lastDraw > 0) this.#out.write('\r\x1b[K')
+  }
+
+  /** Ends the display with a summary line; later updates draw nothing (a bar redrawn after its end interleaves with the lines that follow). */
   finish(summary?: string): void {
-    if (!this.#enabled) return
+    if (!this.#enabled || this.#finished) return
+    this.#finished = true
     const secs = (performance.now() - this.#start) / 1000
     const text = summary ?? `${this.#label}: ${formatBytes(this.#done)} in ${secs.toFixed(1)} s`
     this.#out.write(this.#tty ? `\r\x1b[K${text}\n` : `${text}\n`)

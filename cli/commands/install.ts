@@ -114,7 +114,10 @@ export function installCommand(): Command {
           cfg,
           planText: f.plan === undefined ? undefined : readPlan(f.plan),
           signal: ac.signal,
-          out: (l) => process.stderr.write(`${l}\n`),
+          out: (l) => {
+            for (const b of bars.values()) b.clearLine()
+            process.stderr.write(`${l}\n`)
+          },
           onSwarm: (what, size, s) => {
             if (f.quiet || f.json) return
             let bar = bars.get(what)
@@ -123,6 +126,8 @@ export function installCommand(): Command {
               bars.set(what, bar)
             }
             bar.update(Math.round((s.percent / 100) * size))
+            // Verification and seeding follow the download: end the bar so it is not redrawn under their lines.
+            if (s.percent >= 100) bar.finish()
           },
           mountDir: f.mountDir,
           seedMaxMs: f.seedTime * 1000,
