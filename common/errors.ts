@@ -10,6 +10,7 @@ import { indexErrors } from './errors-index.ts'
 import { initramfsErrors } from './errors-initramfs.ts'
 import { inplaceErrors } from './errors-inplace.ts'
 import { pxeErrors } from './errors-pxe.ts'
+import { scheduleErrors } from './errors-schedule.ts'
 import { swarmErrors } from './errors-swarm.ts'
 
 export { ImgswarmError }
@@ -213,6 +214,7 @@ export const errors = {
   ...initramfsErrors,
   ...dashboardErrors,
   ...fleetErrors,
+  ...scheduleErrors,
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {
