@@ -9,6 +9,7 @@ import { fleetErrors } from './errors-fleet.ts'
 import { indexErrors } from './errors-index.ts'
 import { initramfsErrors } from './errors-initramfs.ts'
 import { inplaceErrors } from './errors-inplace.ts'
+import { lifecycleErrors } from './errors-lifecycle.ts'
 import { pxeErrors } from './errors-pxe.ts'
 import { scheduleErrors } from './errors-schedule.ts'
 import { swarmErrors } from './errors-swarm.ts'
@@ -214,6 +215,7 @@ export const errors = {
   ...initramfsErrors,
   ...dashboardErrors,
   ...fleetErrors,
+  ...lifecycleErrors,
   ...scheduleErrors,
 }
 
