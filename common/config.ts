@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parse as parseToml } from 'smol-toml'
+import { type ScheduleConfig, scheduleConfig } from './config-schedule.ts'
 import { errors } from './errors.ts'
 
 export const DEFAULT_STORE = '/var/lib/imgswarm'
@@ -47,6 +48,8 @@ export interface ServeConfig {
   uploadLimit: number
   /** Extra kernel parameters for the installer (iPXE script, boot info, boot media); '' for none. */
   bootCmdline: string
+  /** Schedules, power control and notifications ([serve.schedule], [serve.power], [serve.notify]). */
+  schedule?: ScheduleConfig
 }
 
 function int(file: string, v: unknown, key: string, min: number, max: number, fallback: number): number {
@@ -156,5 +159,6 @@ function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): 
     restrictNodeReads: bool(f, s.restrict_node_reads, 'serve.restrict_node_reads', true),
     uploadLimit: int(f, s.upload_limit, 'serve.upload_limit', 0, Number.MAX_SAFE_INTEGER, 0),
     bootCmdline: str(f, s.boot_cmdline, 'serve.boot_cmdline') ?? '',
+    schedule: scheduleConfig(f, s),
   }
 }
