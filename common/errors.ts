@@ -5,6 +5,7 @@ import { define, HOSTILE, ImgswarmError, USAGE } from './error-core.ts'
 import { bootErrors } from './errors-boot.ts'
 import { clusterErrors } from './errors-cluster.ts'
 import { dashboardErrors } from './errors-dashboard.ts'
+import { fetchErrors } from './errors-fetch.ts'
 import { fleetErrors } from './errors-fleet.ts'
 import { indexErrors } from './errors-index.ts'
 import { initramfsErrors } from './errors-initramfs.ts'
@@ -217,6 +218,7 @@ export const errors = {
   ...fleetErrors,
   ...lifecycleErrors,
   ...scheduleErrors,
+  ...fetchErrors,
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {

@@ -234,4 +234,4 @@ export function registerArtifacts(app: FastifyInstance, ctx: ApiContext, pack?: 
   }
 }
 
-export type ApiPack = (kind: 'image' | 'override', ref: string) => Promise<unknown>
+export type ApiPack = (kind: Kind, ref: string) => Promise<unknown>

@@ -5,6 +5,7 @@ import { errors } from '../../common/errors.ts'
 import { formatRef } from '../../common/names.ts'
 import type { Fleet } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
+import { authorizeContentRead } from '../publish/access.ts'
 import type { Kind, PackedInfo, Store } from '../store/store.ts'
 import type { AdminAuth } from './auth.ts'
 import type { Catalog } from './catalog.ts'
@@ -48,6 +49,7 @@ function granted(ctx: ApiContext, kind: Kind, name: string, version: string): bo
 export const KINDS = [
   ['images', 'image'],
   ['overrides', 'override'],
+  ['content', 'content'],
 ] as const
 
 /** True when some plan points to this version (a plan's bare NAME points to the latest packed version). */
@@ -69,6 +71,8 @@ export async function authorizeNodeRead(
   req: FastifyRequest,
 ): Promise<void> {
   if (!ctx.nodeReadsRestricted || ctx.auth.check(req)) return
+  // Content is never in a plan: its own rule (published --public, docs/content.md).
+  if (kind === 'content') return authorizeContentRead(ctx, name, version)
   if (!granted(ctx, kind, name, version) && !(await referenced(ctx, kind, name, version))) {
     throw errors.notFound(
       kind,

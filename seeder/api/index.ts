@@ -11,6 +11,7 @@ import { registerDashboard } from '../dashboard/index.ts'
 import { type Fleet, registerFleetRoutes, type SwarmSources } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
 import type { Store } from '../store/store.ts'
+import { registerFetchRoutes } from '../publish/routes.ts'
 import { registerWebseed } from '../webseed/index.ts'
 import { registerArchiveIndex } from './archive-index.ts'
 import { type ApiPack, registerArtifacts } from './artifacts.ts'
@@ -106,6 +107,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerArtifacts(app, ctx, init.pack)
   registerArchiveIndex(app, ctx)
   registerNodeRoutes(app, ctx)
+  registerFetchRoutes(app, ctx)
   if (init.fleet) registerFleetRoutes(app, ctx, init.fleet, { swarms: init.swarms })
   registerBootRoutes(app, {
     dir: join(init.store.root, 'boot'),

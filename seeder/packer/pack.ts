@@ -125,7 +125,11 @@ async function compressZstd(chunks: Iterable<Buffer>, sink: (c: Buffer) => void,
 function webseedUrls(bases: string[], kind: Kind, fileName: string): string[] {
   // A base ending in '/' becomes the archive's full URL: webtorrent uses a
   // single-file web seed URL as is (it ignores BEP 19's append-the-name rule).
-  return bases.map((b) => (b.endsWith('/') ? `${b}${kind === 'image' ? 'images' : 'overrides'}/${fileName}` : b))
+  return bases.map((b) =>
+    b.endsWith('/')
+      ? `${b}${kind === 'image' ? 'images' : kind === 'content' ? 'content' : 'overrides'}/${fileName}`
+      : b,
+  )
 }
 
 /** Packs one stored version. Packing a packed version is a no-op (versions are immutable). */

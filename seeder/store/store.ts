@@ -14,12 +14,14 @@ import type { Manifest } from '../../common/manifest.ts'
 import { checkName, compareVersions, formatRef, nextVersion, parseRef } from '../../common/names.ts'
 import { copyTree } from './copy.ts'
 
-export type Kind = 'image' | 'override'
+export type Kind = 'image' | 'override' | 'content'
 
 export interface VersionMeta {
   createdAt: string
   source: string
   note?: string
+  /** Content only: readable by anyone who can reach the server (`publish --public`, docs/content.md). */
+  public?: boolean
 }
 
 export interface VersionInfo {
@@ -42,7 +44,7 @@ export interface PackedInfo {
   index: string | undefined
 }
 
-const DIRS: Record<Kind, string> = { image: 'images', override: 'overrides' }
+const DIRS: Record<Kind, string> = { image: 'images', override: 'overrides', content: 'content' }
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -175,7 +177,7 @@ export class Store {
   /** Every packed version of both kinds, in name and version order. */
   async allPacked(): Promise<{ kind: Kind; info: PackedInfo }[]> {
     const out: { kind: Kind; info: PackedInfo }[] = []
-    for (const kind of ['image', 'override'] as const) {
+    for (const kind of ['image', 'override', 'content'] as const) {
       for (const name of await this.names(kind)) {
         for (const version of await this.versions(kind, name)) {
           const info = await this.packed(kind, name, version)
@@ -197,7 +199,7 @@ export class Store {
     kind: Kind,
     src: string,
     ref: string,
-    opts: { note?: string | undefined; onProgress?: (bytes: number) => void } = {},
+    opts: { note?: string | undefined; public?: boolean | undefined; onProgress?: (bytes: number) => void } = {},
   ): Promise<VersionInfo> {
     const r = parseRef(ref, kind)
     await checkSourceDir(src)
@@ -214,6 +216,7 @@ export class Store {
     }
     const meta: VersionMeta = { createdAt: new Date().toISOString(), source: src }
     if (opts.note !== undefined) meta.note = opts.note
+    if (opts.public === true) meta.public = true
     await this.#writeMeta(kind, r.name, version, meta)
     return this.info(kind, r.name, version)
   }

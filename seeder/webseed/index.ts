@@ -3,6 +3,7 @@
 // still get the image, and peers fill in from it.
 //   GET|HEAD /webseed/images/NAME@VER.tar[.zst]
 //   GET|HEAD /webseed/overrides/NAME@VER.tar[.zst]
+//   GET|HEAD /webseed/content/NAME@VER.tar[.zst]
 import { stat } from 'node:fs/promises'
 import type { Transform } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -55,6 +56,7 @@ export function registerWebseed(app: FastifyInstance, init: WebseedInit): void {
   for (const [segment, kind] of [
     ['images', 'image'],
     ['overrides', 'override'],
+    ['content', 'content'],
   ] as const) {
     app.route({
       method: ['GET', 'HEAD'],
