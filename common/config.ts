@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parse as parseToml } from 'smol-toml'
 import { type ScheduleConfig, scheduleConfig } from './config-schedule.ts'
+import { parseTlsSetting, type TlsSetting } from './config-tls.ts'
 import { errors } from './errors.ts'
 
 export const DEFAULT_STORE = '/var/lib/imgswarm'
@@ -50,6 +51,10 @@ export interface ServeConfig {
   bootCmdline: string
   /** Schedules, power control and notifications ([serve.schedule], [serve.power], [serve.notify]). */
   schedule?: ScheduleConfig
+  /** HTTPS for the API, web seed, boot files and dashboard (docs/tls.md); undefined: plain HTTP. */
+  tls?: TlsSetting | undefined
+  /** Serve direct (secret) overrides over plain HTTP too (docs/secrets.md); default false. */
+  allowInsecureDirect?: boolean
 }
 
 function int(file: string, v: unknown, key: string, min: number, max: number, fallback: number): number {
@@ -160,5 +165,7 @@ function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): 
     uploadLimit: int(f, s.upload_limit, 'serve.upload_limit', 0, Number.MAX_SAFE_INTEGER, 0),
     bootCmdline: str(f, s.boot_cmdline, 'serve.boot_cmdline') ?? '',
     schedule: scheduleConfig(f, s),
+    tls: parseTlsSetting(f, s.tls),
+    allowInsecureDirect: bool(f, s.allow_insecure_direct, 'serve.allow_insecure_direct', false),
   }
 }

@@ -14,6 +14,7 @@ import { lifecycleErrors } from './errors-lifecycle.ts'
 import { pxeErrors } from './errors-pxe.ts'
 import { scheduleErrors } from './errors-schedule.ts'
 import { swarmErrors } from './errors-swarm.ts'
+import { tlsErrors } from './errors-tls.ts'
 
 export { ImgswarmError }
 
@@ -219,6 +220,7 @@ export const errors = {
   ...lifecycleErrors,
   ...scheduleErrors,
   ...fetchErrors,
+  ...tlsErrors,
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {

@@ -15,6 +15,7 @@ import { type PackOptions, packVersion } from './packer/pack.ts'
 import { PUBLIC_KEY_FILE } from './store/keys.ts'
 import type { PackedInfo, Store } from './store/store.ts'
 import { FirstSeeder } from './swarm/first-seeder.ts'
+import { startTls } from './tls/serve.ts'
 
 export interface ImageServerInit {
   store: Store
@@ -47,6 +48,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
   const pubFile = join(store.keysDir, PUBLIC_KEY_FILE)
   if (!existsSync(pubFile)) throw errors.keyMissing(pubFile)
 
+  const trackerOpts: Record<string, unknown> = {}
+  let tlsStop: (() => void) | undefined
   const allow = setAllowList([])
   let allowed = new Set<string>()
   const syncAllowList = (packed: { info: PackedInfo }[]) => {
@@ -78,6 +81,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     uploadLimit: cfg.uploadLimit,
     pollMs: 0,
     logger: logger.child({ component: 'seeder' }),
+    // Filled in at start when serve.tls is on: the seeder announces to our HTTPS tracker.
+    ...(cfg.tls ? { trackerOpts } : {}),
   })
   const adminTokenFile = join(store.keysDir, 'admin.token')
   let api: FastifyInstance | undefined
@@ -141,7 +146,11 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         plansFile: cfg.plansFile,
         logger: logger.child({ component: 'cluster' }),
       })
+      const tls = cfg.tls
+        ? await startTls(cfg.tls, { keysDir: store.keysDir, publicUrl: cfg.publicUrl, trackerOpts, logger })
+        : undefined
       api = await createApi({
+        https: tls?.pair(),
         store,
         adminToken: await loadOrCreateAdminToken(store.root),
         plans,
@@ -175,6 +184,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         await tracker.stop()
         throw listenError(e, 'the API', `${cfg.host}:${cfg.port}`)
       }
+      tlsStop = tls?.watch(api.server)
       // The seeder announces over HTTP to the tracker mounted in the API, so
       // it starts once the API listens (readiness says false until then).
       try {
@@ -195,6 +205,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
       if (stopped) return
       stopped = true
       if (poll) clearInterval(poll)
+      tlsStop?.()
       // Finish in-flight HTTP first, then stop announcing and seeding.
       await api?.close().catch((e) => logger.warn({ err: e }, 'closing the API failed'))
       await seeder.stop()

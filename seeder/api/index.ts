@@ -68,6 +68,8 @@ export interface ApiInit {
   swarms?: SwarmSources
   /** Extra installer kernel parameters (serve.boot_cmdline). */
   bootCmdline?: string
+  /** Listen with HTTPS (serve.tls, docs/tls.md); the server's setSecureContext swaps a renewed pair in. */
+  https?: { key: string; cert: string } | undefined
 }
 
 /** Builds the API with every route registered; not listening yet. */
@@ -82,6 +84,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
     // Web seed file names can be 137 characters.
     routerOptions: { maxParamLength: 200 },
     frameworkErrors: (err, req, reply) => sendError(err, req, reply),
+    ...(init.https ? { https: { key: init.https.key, cert: init.https.cert } } : {}),
   }) as unknown as FastifyInstance
   const ctx: ApiContext = {
     store: init.store,

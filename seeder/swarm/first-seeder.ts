@@ -28,6 +28,8 @@ export interface FirstSeederInit {
   uploadLimit?: number
   /** How often to look for new or removed packs, ms (default 5000; 0 = never). */
   pollMs?: number
+  /** webtorrent tracker options, e.g. { proxyOpts: { httpsAgent } } to announce over HTTPS with serve's own CA. */
+  trackerOpts?: Record<string, unknown>
   logger?: Logger
 }
 
@@ -134,6 +136,7 @@ export class FirstSeeder {
           webSeeds: false,
           torrentPort: i.port ?? 0,
           maxConns: i.maxConns ?? 200,
+          ...(i.trackerOpts ? { tracker: i.trackerOpts } : {}),
         }) as unknown as WtClient,
     )
     this.#client = client

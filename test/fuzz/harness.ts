@@ -113,13 +113,12 @@ export async function campaign<T>(
       if (!(v instanceof Timeout) && performance.now() - started > hangMs) v = new Timeout()
       if (v instanceof Timeout) {
         r.hangs++
-        if (r.samples.length < KEEP_SAMPLES)
-          r.samples.push({ kind: 'hang', detail: `> ${hangMs} ms`, input: show(input) })
+        if (r.hangs <= KEEP_SAMPLES) r.samples.push({ kind: 'hang', detail: `> ${hangMs} ms`, input: show(input) })
       } else if (v === 'accepted') r.accepted++
       else if (v === 'refused') r.refused++
       else {
         r.crashes++
-        if (r.samples.length < KEEP_SAMPLES) r.samples.push({ kind: 'crash', detail: v, input: show(input) })
+        if (r.crashes <= KEEP_SAMPLES) r.samples.push({ kind: 'crash', detail: v, input: show(input) })
       }
     }),
     { numRuns: runs, seed },
