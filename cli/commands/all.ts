@@ -7,9 +7,11 @@ import { clusterCommands } from './cluster.ts'
 import { dashboardCommands } from './dashboard.ts'
 import { dbCommands } from './db.ts'
 import { demoCommand } from './demo.ts'
+import { fetchCommand } from './fetch.ts'
 import { installCommand } from './install.ts'
 import { keysCommands } from './keys.ts'
 import { nodeCommands } from './node.ts'
+import { publishCommand } from './publish.ts'
 import { serveCommand } from './serve.ts'
 import { statusCommand } from './status.ts'
 import { storeCommands } from './store-cmds.ts'
@@ -19,6 +21,8 @@ export function allCommands(): Command[] {
   return [
     storeCommands('image'),
     storeCommands('override'),
+    publishCommand(),
+    fetchCommand(),
     archiveCommands(),
     keysCommands(),
     serveCommand(),
