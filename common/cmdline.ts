@@ -30,6 +30,8 @@ export interface CmdlineParams {
   ip?: IpSetting
   disk?: string
   mac?: string
+  /** Absolute path of the pinned CA (PEM) inside the boot image: https:// servers must chain to it (docs/tls.md). */
+  ca?: string
   /** Unknown imgswarm.* keys and repeated keys: worth a console line, not a failed boot. */
   warnings: string[]
 }
@@ -51,6 +53,7 @@ export const CMDLINE_KEYS: readonly Key[] = [
   'ip',
   'disk',
   'mac',
+  'ca',
 ]
 
 const MAC = /^[0-9a-f]{2}([:-]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i
@@ -169,6 +172,12 @@ export function parseParam(p: Partial<CmdlineParams>, k: Key, v: string | undefi
         throw bad(`${JSON.stringify(v)} is not a device path under /dev/`)
       }
       p.disk = v
+      return
+    case 'ca':
+      if (!v.startsWith('/') || v.includes('"') || v.split('/').includes('..')) {
+        throw bad('expected the absolute path of a PEM file in the boot image, e.g. /etc/imgswarm/ca.pem')
+      }
+      p.ca = v
       return
     case 'mac': {
       const m = normalizeMac(v)

@@ -60,7 +60,36 @@ export interface InstallPlan {
   post: PostAction
   /** The disk layout to apply, or null: keep the disks as they are (the client then needs a target directory). */
   disk: PlanDisk | null
+  /** Direct (secret) overrides: fetched over the API with `ticket`, never through the swarm; applied after `overrides`. */
+  direct?: DirectArtifact[]
+  /** The install ticket (bearer token) for the direct overrides; present when `direct` is. */
+  ticket?: string
 }
+
+/** A direct override (docs/secrets.md): no torrent, no info hash; its bytes come only from the API. */
+export interface DirectArtifact {
+  name: string
+  version: string
+  size: number
+  sha256: string
+  compression: 'none' | 'zstd'
+  /** Server-relative URLs; each needs `Authorization: Bearer <ticket>`. */
+  manifest: string
+  signature: string
+  archive: string
+}
+
+export const DIRECT_ARTIFACT_KEYS = [
+  'name',
+  'version',
+  'size',
+  'sha256',
+  'compression',
+  'manifest',
+  'signature',
+  'archive',
+]
+const TICKET = /^[A-Za-z0-9_-]{43}$/
 
 const PLAN_KEYS = ['apiVersion', 'node', 'image', 'overrides', 'post', 'disk']
 const NODE_KEYS = ['hostname', 'mac', 'ip']
@@ -178,7 +207,8 @@ function disk(v: unknown): PlanDisk {
  * so nothing else hanging off the parsed JSON survives.
  */
 export function validatePlan(json: unknown): InstallPlan {
-  const o = object(json, 'plan', PLAN_KEYS)
+  const { direct, ticket, rest } = splitDirect(json)
+  const o = object(rest, 'plan', PLAN_KEYS)
   if (o.apiVersion !== PLAN_API_VERSION) {
     fail('apiVersion', `is ${JSON.stringify(o.apiVersion)}, this client speaks ${PLAN_API_VERSION}`)
   }
@@ -205,5 +235,45 @@ export function validatePlan(json: unknown): InstallPlan {
     post: o.post as PostAction,
     // A fresh, canonical copy: only what the layout rules read survives.
     disk: o.disk === null ? null : disk(o.disk),
+    ...(direct === undefined ? {} : { direct, ticket: ticket as string }),
   }
+}
+
+/** The optional direct-override fields, checked; the rest of the plan goes through the strict key check. */
+function splitDirect(json: unknown): { direct?: DirectArtifact[]; ticket?: string; rest: unknown } {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { rest: json }
+  const { direct, ticket, ...rest } = json as Record<string, unknown>
+  if (direct === undefined && ticket === undefined) return { rest: json }
+  if (!Array.isArray(direct)) fail('direct', 'must be an array')
+  if (direct.length === 0 || direct.length > MAX_OVERRIDES) fail('direct', `must hold 1 to ${MAX_OVERRIDES} overrides`)
+  if (typeof ticket !== 'string' || !TICKET.test(ticket)) fail('ticket', 'must be 43 base64url characters')
+  const list = direct.map((v, i): DirectArtifact => {
+    const field = `direct[${i}]`
+    const a = object(v, field, DIRECT_ARTIFACT_KEYS)
+    for (const k of ['name', 'version'] as const) {
+      if (typeof a[k] !== 'string') fail(`${field}.${k}`, 'must be a string')
+      try {
+        checkName(k, a[k] as string)
+      } catch (e) {
+        fail(`${field}.${k}`, (e as Error).message)
+      }
+    }
+    str(a, 'sha256', field, HEX64, 'must be 64 lowercase hex digits')
+    if (typeof a.size !== 'number' || !Number.isSafeInteger(a.size) || a.size < 0) {
+      fail(`${field}.size`, 'must be a non-negative safe integer')
+    }
+    if (a.compression !== 'none' && a.compression !== 'zstd') fail(`${field}.compression`, 'must be "none" or "zstd"')
+    for (const k of ['manifest', 'signature', 'archive'] as const) checkPlanPath(a[k], `${field}.${k}`)
+    return {
+      name: a.name as string,
+      version: a.version as string,
+      size: a.size,
+      sha256: a.sha256 as string,
+      compression: a.compression,
+      manifest: a.manifest as string,
+      signature: a.signature as string,
+      archive: a.archive as string,
+    }
+  })
+  return { direct: list, ticket, rest }
 }

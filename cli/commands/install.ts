@@ -12,6 +12,7 @@ import { printJson, wholeNumber } from '../shared.ts'
 interface InstallFlags {
   server?: string
   pubkey?: string
+  ca?: string
   disk?: string
   targetDir?: string
   hostname?: string
@@ -38,6 +39,7 @@ Examples:
   imgswarm install --server http://10.0.0.1:8470 --pubkey server.pub --disk /dev/sda
   imgswarm install --server http://10.0.0.1:8470 --pubkey server.pub --target-dir /mnt/new --post none
   imgswarm install --cmdline /proc/cmdline          everything from imgswarm.* kernel parameters
+  imgswarm install --server https://10.0.0.1:8470 --ca ca.pem --pubkey server.pub --target-dir /mnt/new
 
 Settings: flags, then the kernel command line (imgswarm.server=, imgswarm.disk=, ...),
 then the client config file, then defaults (docs/client.md, docs/kernel-parameters.md).
@@ -59,6 +61,7 @@ export function installCommand(): Command {
     .description('install this node from an imgswarm server: partition, download from the swarm, verify, boot setup')
     .option('--server <url>', 'image server, e.g. http://10.0.0.1:8470')
     .option('--pubkey <file|base64>', "the server's manifest-signing public key (PEM file or raw base64)")
+    .option('--ca <file>', "with an https:// server, the only CA trusted (PEM; the server's STORE/keys/ca.pem)")
     .option('--disk <dev>', 'install to this whole disk (repartitioned and formatted per the plan layout)')
     .option('--target-dir <dir>', 'install into this empty directory instead (no partitioning, no bootloader)')
     .option('--hostname <name>', "this node's host name (default: the plan's)")
@@ -90,6 +93,7 @@ export function installCommand(): Command {
         flags: {
           server: f.server,
           pubkey: f.pubkey,
+          ca: f.ca,
           disk: f.disk,
           targetDir: f.targetDir,
           hostname: f.hostname,

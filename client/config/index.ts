@@ -6,6 +6,7 @@ import type { KeyObject } from 'node:crypto'
 import { isAbsolute } from 'node:path'
 import { type CmdlineParams, type IpSetting, parseCmdline, parseParam } from '../../common/cmdline.ts'
 import { errors } from '../../common/errors.ts'
+import { loadCa } from '../../common/https.ts'
 import type { PostAction } from '../../common/plan.ts'
 import { type Layer, loadPubkey, readConfigFile } from './sources.ts'
 
@@ -36,6 +37,8 @@ export interface ClientConfig {
   monitor?: string | undefined
   /** The pinned manifest-signing key: nothing is installed that it did not sign. */
   pubkey: KeyObject
+  /** The pinned CA (PEM): with an https:// server it is the only one trusted (docs/tls.md). */
+  ca?: string | undefined
   debug: boolean
   retry: RetryConfig
   /** Unknown or repeated kernel parameters: print them, they are not fatal. */
@@ -43,7 +46,9 @@ export interface ClientConfig {
 }
 
 /** Command flags: the config's fields, with the key, IP and strings as typed on a command line. */
-export type ClientFlags = Partial<Omit<ClientConfig, 'pubkey' | 'ip' | 'retry' | 'warnings'>> & {
+export type ClientFlags = Partial<Omit<ClientConfig, 'pubkey' | 'ip' | 'retry' | 'warnings' | 'ca'>> & {
+  /** Path of the pinned CA (PEM), as --ca takes it. */
+  ca?: string | undefined
   /** A KeyObject, the base64 of the raw key, or a path to a PEM file. */
   pubkey?: KeyObject | string | undefined
   ip?: IpSetting | string | undefined
@@ -68,8 +73,9 @@ function flagLayer(f: ClientFlags): Layer {
     if (v !== undefined) parseParam(parsed, k, v, bad(k))
   }
   if (typeof f.ip === 'string') parseParam(parsed, 'ip', f.ip, bad('ip'))
-  const { warnings: _, pubkey: __, ...values } = parsed
+  const { warnings: _, pubkey: __, ca: ___, ...values } = parsed
   const layer: Layer = { ...values }
+  if (f.ca !== undefined) layer.caPem = loadCa(f.ca, '--ca')
   if (typeof f.ip === 'object') layer.ip = f.ip
   if (f.debug !== undefined) layer.debug = f.debug
   if (f.targetDir !== undefined) {
@@ -86,8 +92,9 @@ function flagLayer(f: ClientFlags): Layer {
 }
 
 function cmdlineLayer(text: string): { layer: Layer; warnings: string[] } {
-  const { warnings, pubkey, ...values } = parseCmdline(text)
+  const { warnings, pubkey, ca, ...values } = parseCmdline(text)
   const layer: Layer = { ...values }
+  if (ca !== undefined) layer.caPem = loadCa(ca, 'imgswarm.ca')
   if (pubkey !== undefined) {
     layer.pubkey = loadPubkey(pubkey.kind === 'raw' ? pubkey.base64 : pubkey.path, 'imgswarm.pubkey')
   }
@@ -111,6 +118,8 @@ export function resolveClientConfig(sources: ClientConfigSources): ClientConfig 
   }
   const pubkey = pick('pubkey')
   if (pubkey === undefined) throw errors.pubkeyMissing()
+  const ca = pick('caPem')
+  if (ca === undefined && /^https:/i.test(server)) throw errors.tlsNoCa(server)
   // Where to install is one choice: the first source that makes it decides both fields.
   const dest = layers.find((l) => l.disk !== undefined || l.targetDir !== undefined)
   const maxDelayMs = pick('maxDelayMs') ?? DEFAULT_MAX_DELAY_MS
@@ -130,6 +139,7 @@ export function resolveClientConfig(sources: ClientConfigSources): ClientConfig 
     targetDir: dest?.targetDir,
     monitor: pick('monitor'),
     pubkey,
+    ...(ca === undefined ? {} : { ca }),
     debug: pick('debug') ?? false,
     retry: { attempts, maxDelayMs },
     warnings: fromCmdline.warnings,

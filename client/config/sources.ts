@@ -6,10 +6,13 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { type CmdlineKey, type CmdlineParams, parseParam } from '../../common/cmdline.ts'
 import { errors } from '../../common/errors.ts'
+import { loadCa } from '../../common/https.ts'
 
 /** What one source (file, command line) contributes, before merging. */
-export interface Layer extends Partial<Omit<CmdlineParams, 'warnings' | 'pubkey'>> {
+export interface Layer extends Partial<Omit<CmdlineParams, 'warnings' | 'pubkey' | 'ca'>> {
   pubkey?: KeyObject
+  /** The pinned CA's PEM text (read from the file a source named). */
+  caPem?: string
   targetDir?: string
   attempts?: number
   maxDelayMs?: number
@@ -92,6 +95,9 @@ export function readConfigFile(file: string): Layer {
       if (typeof v !== 'string' || v === '') throw errors.config(file, 'pubkey must be a string')
       // A relative key path is relative to the config file, not to wherever the client was started.
       layer.pubkey = loadPubkey(RAW_KEY.test(v) ? v : resolve(dirname(file), v), file)
+    } else if (k === 'ca') {
+      if (typeof v !== 'string' || v === '') throw errors.config(file, 'ca must be the path of a PEM file')
+      layer.caPem = loadCa(resolve(dirname(file), v), file)
     } else if (k === 'retry') {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw errors.config(file, '[retry] must be a table')
       for (const rk of Object.keys(v)) {
@@ -106,7 +112,7 @@ export function readConfigFile(file: string): Layer {
       throw errors.config(file, `${k}: unknown key (see docs/client.md)`)
     }
   }
-  const { pubkey: _, warnings: __, ...values } = parsed
+  const { pubkey: _, warnings: __, ca: ___, ...values } = parsed
   Object.assign(layer, values)
   if (layer.disk !== undefined && layer.targetDir !== undefined) {
     throw errors.config(file, 'disk and target_dir exclude each other: install to a disk, or into a directory')

@@ -5,7 +5,9 @@
 import { lookup } from 'node:dns/promises'
 import { isImgswarmError } from '../../common/errors.ts'
 import type { EventStep } from '../../common/events.ts'
+import { pinGlobally, pinnedFetch } from '../../common/https.ts'
 import { formatBytes, formatDuration } from '../../common/progress.ts'
+import { enrolNode } from '../agent/enrol.ts'
 import { installBootloader } from '../bootloader/index.ts'
 import type { ClientConfig } from '../config/index.ts'
 import { applyIdentity } from '../identity/index.ts'
@@ -84,6 +86,10 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
   // Bytes from the server (its web seed) and from peers, summed over the install's swarm sessions.
   const sources = new Map<string, { server: number; peers: number }>()
   const sum = (k: 'server' | 'peers') => [...sources.values()].reduce((a, v) => a + v[k], 0)
+  // https://: every fetch of the install (plan, reports, and webtorrent's web seed and announces,
+  // which use the global fetch) trusts only the pinned CA (docs/tls.md).
+  const unpin = cfg.ca !== undefined ? pinGlobally(cfg.ca) : undefined
+  const fetchImpl = cfg.ca !== undefined ? pinnedFetch(cfg.ca) : undefined
   try {
     enter(
       'config',
@@ -92,7 +98,7 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
         : 'using the install plan given with --plan',
       { facts: readFacts() },
     )
-    const vp = await fetchVerifiedPlan(cfg, { signal, onStatus: con.say, planText: o.planText })
+    const vp = await fetchVerifiedPlan(cfg, { signal, onStatus: con.say, planText: o.planText, fetchImpl })
     reporter.rename(nodeName(cfg, vp))
     const image = `${vp.image.artifact.name}@${vp.image.artifact.version}`
     const hostname = cfg.hostname ?? vp.plan.node.hostname ?? undefined
@@ -166,6 +172,18 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
       await installBootloader(target, dest.applied, { removable: o.removableEfi ?? false, say: con.say })
     }
 
+    // Enrol: the node's credential and the agent unit (docs/agent.md). After the last step that can
+    // fail, since a node enrols once per requested reimage; a refusal is a warning, not a failure.
+    await enrolNode(target, {
+      server: cfg.server,
+      pubkey: cfg.pubkey,
+      mac: cfg.mac ?? vp.plan.node.mac ?? undefined,
+      hostname,
+      image,
+      say: con.say,
+      warn: con.warn,
+    })
+
     const seedMax = o.seedMaxMs ?? DEFAULT_SEED_MAX_MS
     if (seedMax > 0) {
       enter('seed', `installed and verified; seeding to other nodes for at most ${formatDuration(seedMax / 1000)}`)
@@ -222,6 +240,8 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
     await reporter.flush(10_000)
     reporter.close()
     throw e
+  } finally {
+    unpin?.()
   }
 }
 

@@ -84,6 +84,8 @@ async function attempt(url: string, init: GetInit, signal: AbortSignal): Promise
     // manual: a redirect is answered as a 3xx error, never followed to another host.
     res = await init.fetchImpl(url, { signal, redirect: 'manual', headers: { accept: '*/*' } })
   } catch (e) {
+    // A certificate the pinned CA did not sign (common/https.ts) is an answer, not an outage: never retried.
+    if ((e as { code?: unknown }).code === errors.tlsUntrusted.code) throw e
     if (init.signal?.aborted) throw init.signal.reason
     if (signal.aborted) throw new Retryable('timed out')
     throw new Retryable(`unreachable (${networkReason(e)})`)

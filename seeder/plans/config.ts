@@ -10,6 +10,7 @@ import { errors, isImgswarmError } from '../../common/errors.ts'
 import { parseLayout } from '../../common/layout/index.ts'
 import { parseRef } from '../../common/names.ts'
 import { type PlanDisk, planDiskOf } from '../../common/plan.ts'
+import { overrideEntry } from '../direct/entry.ts'
 import { type NodeIdentity, POST_ACTIONS, type PostAction } from './types.ts'
 
 export interface NodeEntry {
@@ -30,6 +31,8 @@ export interface PlansConfig {
   /** disk: the [defaults] layout (absent or null: none). */
   defaults: { image: string | undefined; overrides: string[]; post: PostAction; disk?: PlanDisk | null }
   nodes: NodeEntry[]
+  /** Override names marked `{ name = "...", direct = true }` anywhere in the file (docs/secrets.md). */
+  direct?: Set<string>
 }
 
 /** Reads a layout file named in plans.toml (a test may pass its own). */
@@ -81,10 +84,15 @@ export function parsePlansToml(text: string, file: string, readLayout: LayoutRea
     }
     return v
   }
+  const direct = new Set<string>()
   const overrides = (where: string, v: unknown): string[] => {
     if (!Array.isArray(v)) throw bad(where, 'overrides must be an array of NAME or NAME@VERSION strings')
-    return v.map((o, i) => {
-      if (typeof o !== 'string') throw bad(where, `overrides[${i}] must be a string`)
+    return v.map((entry, i) => {
+      const { ref: o, direct: isDirect, problem } = overrideEntry(entry)
+      if (problem !== undefined) throw bad(where, `overrides[${i}]: ${problem}`)
+      if (typeof o !== 'string')
+        throw bad(where, `overrides[${i}] must be a string (or { name = "...", direct = true })`)
+      if (isDirect) direct.add(o.split('@')[0] as string)
       try {
         parseRef(o, 'override')
       } catch (e) {
@@ -169,7 +177,7 @@ export function parsePlansToml(text: string, file: string, readLayout: LayoutRea
     }
     return entry
   })
-  return { file, defaults, nodes }
+  return { file, defaults, nodes, ...(direct.size > 0 ? { direct } : {}) }
 }
 
 export function identityOf(n: NodeEntry): NodeIdentity {

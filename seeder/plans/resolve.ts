@@ -3,6 +3,7 @@
 // names anything missing or unpacked is refused, never served in part.
 import { errors } from '../../common/errors.ts'
 import { formatRef, parseRef } from '../../common/names.ts'
+import type { DirectArtifact } from '../../common/plan.ts'
 import type { Kind, PackedInfo } from '../store/store.ts'
 import { type InstallPlan, PLAN_API_VERSION, type PlanArtifact, type PlanSpec } from './types.ts'
 
@@ -68,7 +69,29 @@ function artifact(kind: Kind, name: string, version: string, p: PackedInfo): Pla
   }
 }
 
-export async function resolvePlan(lookup: ArtifactLookup, spec: PlanSpec, plansFile: string): Promise<InstallPlan> {
+/** A direct override's entry: no torrent, no info hash, URLs under /api/v1/direct/ (docs/secrets.md). */
+function directArtifact(name: string, version: string, p: PackedInfo): DirectArtifact {
+  const base = `/api/v1/direct/overrides/${name}/${version}`
+  const m = p.manifest.archive
+  return {
+    name,
+    version,
+    size: m.size,
+    sha256: m.sha256,
+    compression: m.compression,
+    manifest: `${base}/manifest`,
+    signature: `${base}/manifest.sig`,
+    archive: `${base}/archive`,
+  }
+}
+
+/** `direct`: override names that go into the plan's direct list instead of its swarm overrides. */
+export async function resolvePlan(
+  lookup: ArtifactLookup,
+  spec: PlanSpec,
+  plansFile: string,
+  direct: ReadonlySet<string> = new Set(),
+): Promise<InstallPlan> {
   const who = spec.node.hostname ?? spec.node.mac ?? spec.node.ip ?? 'this node'
   const problems: string[] = []
   const one = async (kind: Kind, ref: string) => {
@@ -81,12 +104,29 @@ export async function resolvePlan(lookup: ArtifactLookup, spec: PlanSpec, plansF
   }
   const image = await one('image', spec.image)
   const overrides: PlanArtifact[] = []
+  const directs: DirectArtifact[] = []
   for (const o of spec.overrides) {
+    const name = o.split('@')[0] as string
+    if (direct.has(name)) {
+      const r = await resolveRef(lookup, 'override', o)
+      if ('problem' in r) problems.push(r.problem)
+      else directs.push(directArtifact(r.name, r.version, r.packed))
+      continue
+    }
     const a = await one('override', o)
     if (a) overrides.push(a)
   }
   if (!image || problems.length > 0) {
     throw errors.planUnresolved(who, `${problems.join('; ')} (plan from ${spec.origin})`, plansFile)
   }
-  return { apiVersion: PLAN_API_VERSION, node: spec.node, image, overrides, post: spec.post, disk: spec.disk }
+  const plan: InstallPlan = {
+    apiVersion: PLAN_API_VERSION,
+    node: spec.node,
+    image,
+    overrides,
+    post: spec.post,
+    disk: spec.disk,
+  }
+  // The ticket is minted by the API when it serves the plan (seeder/direct).
+  return directs.length === 0 ? plan : { ...plan, direct: directs }
 }

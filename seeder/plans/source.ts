@@ -65,6 +65,7 @@ export function configPlanSource(initial: PlansConfig, reread?: () => Promise<Pl
         origin: `${cfg.file} [[node]] #${n.index}`,
       }
     },
+    directOverrides: () => cfg.direct ?? new Set<string>(),
     references(): PlanRef[] {
       const refs: PlanRef[] = []
       const add = (kind: 'image' | 'override', ref: string) => {

@@ -77,6 +77,8 @@ export interface PlanSource {
   groupsOf?(q: PlanQuery): string[]
   /** Stops watching the configuration (if it does); idempotent. */
   close?(): void
+  /** Names of overrides marked direct (docs/secrets.md): never seeded, never in the tracker's allow-list. */
+  directOverrides?(): ReadonlySet<string>
 }
 
 const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$'
@@ -149,5 +151,25 @@ export const installPlanSchema = {
     overrides: { type: 'array', items: artifactSchema },
     post: { type: 'string', enum: [...POST_ACTIONS] },
     disk: diskSchema,
+    direct: {
+      type: 'array',
+      description: 'direct (secret) overrides, fetched with the ticket over the API only (docs/secrets.md)',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'version', 'size', 'sha256', 'compression', 'manifest', 'signature', 'archive'],
+        properties: {
+          name: { type: 'string', pattern: NAME_PATTERN },
+          version: { type: 'string', pattern: NAME_PATTERN },
+          size: { type: 'integer', minimum: 0 },
+          sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          compression: { type: 'string', enum: ['none', 'zstd'] },
+          manifest: { type: 'string' },
+          signature: { type: 'string' },
+          archive: { type: 'string' },
+        },
+      },
+    },
+    ticket: { type: 'string', description: 'install ticket: the bearer token for the direct overrides' },
   },
 } as const
