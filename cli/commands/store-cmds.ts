@@ -16,6 +16,7 @@ import {
   verifyPacked,
 } from '../../seeder/index.ts'
 import { type CommonOpts, common, context, info, printJson, printTable, progress, warn } from '../shared.ts'
+import { addImageOps } from './image-ops.ts'
 
 function summary(v: VersionInfo) {
   return {
@@ -249,6 +250,7 @@ export function storeCommands(kind: Kind): Command {
       for (const c of rep.checks) process.stdout.write(`ok  ${c}\n`)
     })
 
+  if (kind === 'image') addImageOps(cmd)
   return cmd
 }
 
