@@ -116,5 +116,6 @@ export function fleetUnsupported(): string | undefined {
   return undefined
 }
 
+export { cutLinks, type Partition, type PortBytes, partition, portBytes, portOf, restoreLinks } from './faults.ts'
 export { type ProbeResult, probe } from './probe.ts'
 export { TCP_GOODPUT } from './shaping.ts'
