@@ -7,7 +7,6 @@ import { isImgswarmError } from '../../common/errors.ts'
 import type { EventStep } from '../../common/events.ts'
 import { pinGlobally, pinnedFetch } from '../../common/https.ts'
 import { formatBytes, formatDuration } from '../../common/progress.ts'
-import { enrolNode } from '../agent/enrol.ts'
 import { installBootloader } from '../bootloader/index.ts'
 import type { ClientConfig } from '../config/index.ts'
 import { applyIdentity } from '../identity/index.ts'
@@ -171,18 +170,6 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
       enter('bootloader', `GRUB on ${dest.applied.device}`)
       await installBootloader(target, dest.applied, { removable: o.removableEfi ?? false, say: con.say })
     }
-
-    // Enrol: the node's credential and the agent unit (docs/agent.md). After the last step that can
-    // fail, since a node enrols once per requested reimage; a refusal is a warning, not a failure.
-    await enrolNode(target, {
-      server: cfg.server,
-      pubkey: cfg.pubkey,
-      mac: cfg.mac ?? vp.plan.node.mac ?? undefined,
-      hostname,
-      image,
-      say: con.say,
-      warn: con.warn,
-    })
 
     const seedMax = o.seedMaxMs ?? DEFAULT_SEED_MAX_MS
     if (seedMax > 0) {
