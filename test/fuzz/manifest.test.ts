@@ -37,7 +37,12 @@ const input = fc.oneof(
   fc.array(fieldEdit, { minLength: 1, maxLength: 3 }).map((edits) => {
     const m = structuredClone(SAMPLE) as Record<string, unknown>
     for (const e of edits) {
-      const at = e.path.reduce<Record<string, unknown>>((o, k) => (o[k] ?? {}) as Record<string, unknown>, m)
+      // An earlier edit may have replaced the parent (archive, index, ...) with
+      // a primitive; the edit then lands on a detached object and is a no-op.
+      const at = e.path.reduce<Record<string, unknown>>((o, k) => {
+        const v = o[k]
+        return (v !== null && typeof v === 'object' ? v : {}) as Record<string, unknown>
+      }, m)
       if (e.drop) delete at[e.key]
       else Object.defineProperty(at, e.key, { value: e.value, enumerable: true, writable: true, configurable: true })
     }
