@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { errors } from '../../common/errors.ts'
-import { campaign, parserVerdict } from './harness.ts'
+import { campaign, campaignSeed, parserVerdict } from './harness.ts'
 
 describe('fuzz harness', () => {
   it('sorts outcomes: accepted, coded refusal, crash (a TypeError), hang (sync overrun and async deadline)', async () => {
@@ -40,5 +40,21 @@ describe('fuzz harness', () => {
       { runs: 2, hangMs: 20, record: false },
     )
     expect(r.hangs).toBe(2)
+  })
+
+  it('short runs replay a fixed seed per target; long runs explore; IMGSWARM_FUZZ_SEED wins', () => {
+    const saved = process.env.IMGSWARM_FUZZ_SEED
+    try {
+      delete process.env.IMGSWARM_FUZZ_SEED
+      expect(campaignSeed('tar', 200)).toBe(campaignSeed('tar', 200))
+      expect(campaignSeed('tar', 200)).not.toBe(campaignSeed('manifest', 200))
+      expect(campaignSeed('tar', 10000)).not.toBe(campaignSeed('tar', 200))
+      process.env.IMGSWARM_FUZZ_SEED = '42'
+      expect(campaignSeed('tar', 200)).toBe(42)
+      expect(campaignSeed('tar', 10000)).toBe(42)
+    } finally {
+      if (saved === undefined) delete process.env.IMGSWARM_FUZZ_SEED
+      else process.env.IMGSWARM_FUZZ_SEED = saved
+    }
   })
 })
