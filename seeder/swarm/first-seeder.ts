@@ -106,6 +106,8 @@ export class FirstSeeder {
   #timer: NodeJS.Timeout | undefined
   #refreshing: Promise<void> | undefined
   #started = false
+  /** Set once the first scan of the store has finished: readiness does not flap with later rescans. */
+  #scanned = false
 
   constructor(init: FirstSeederInit) {
     this.#init = init
@@ -148,6 +150,7 @@ export class FirstSeeder {
       client.on('error', (e) => reject(e as Error))
     })
     await this.refresh()
+    this.#scanned = true
     const poll = i.pollMs ?? 5000
     if (poll > 0) {
       this.#timer = setInterval(() => {
@@ -259,8 +262,13 @@ export class FirstSeeder {
     log?.info({ ref, infoHash: info.manifest.torrent.infoHash, verifiedBy: trusted ? 'marker' : 'hashing' }, 'seeding')
   }
 
+  /**
+   * Listening, and the first scan of the store is done. A later rescan (every
+   * pollMs, or one hashing a newly packed archive) leaves what is already
+   * seeded seeding, so it does not make the server unready.
+   */
   ready(): boolean {
-    return this.#client?.listening === true && this.#refreshing === undefined
+    return this.#client?.listening === true && this.#scanned
   }
 
   get port(): number | undefined {
