@@ -1,6 +1,6 @@
 // Install plans: which image, overrides and post-action a node gets.
 export { normalizeHostname, normalizeIp, normalizeMac, parsePlansToml } from './config.ts'
-export { type ArtifactLookup, artifactUrls, resolvePlan, resolveRef } from './resolve.ts'
+export { type ArtifactLookup, artifact, artifactUrls, resolvePlan, resolveRef } from './resolve.ts'
 export { configPlanSource, filePlanSource } from './source.ts'
 export {
   type InstallPlan,

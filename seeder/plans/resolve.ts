@@ -51,7 +51,8 @@ export async function resolveRef(
   }
 }
 
-function artifact(kind: Kind, name: string, version: string, p: PackedInfo): PlanArtifact {
+/** A packed version's plan entry: its info hash, sizes and the URLs of its pieces of proof. */
+export function artifact(kind: Kind, name: string, version: string, p: PackedInfo): PlanArtifact {
   const m = p.manifest
   const urls = artifactUrls(kind, name, version, m.archive.file)
   return {

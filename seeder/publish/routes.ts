@@ -9,7 +9,7 @@ import type { PlanArtifact } from '../../common/plan.ts'
 import { type ApiContext, authorizeNodeRead, packedOr404 } from '../api/context.ts'
 import { errorResponses } from '../api/http-errors.ts'
 import { NAME_PATTERN } from '../api/schemas.ts'
-import { artifactUrls } from '../plans/index.ts'
+import { artifact } from '../plans/index.ts'
 import { isPublic } from './access.ts'
 
 const nameProp = { type: 'string', pattern: NAME_PATTERN } as const
@@ -40,22 +40,7 @@ type Req = { Params: { name: string; version?: string } }
 async function pointer(ctx: ApiContext, req: FastifyRequest, name: string, version: string): Promise<ContentPointer> {
   const p = await packedOr404(ctx, 'content', name, version)
   await authorizeNodeRead(ctx, 'content', name, version, req)
-  const m = p.manifest
-  const urls = artifactUrls('content', name, version, m.archive.file)
-  return {
-    name,
-    version,
-    infoHash: m.torrent.infoHash,
-    torrent: urls.torrent,
-    manifest: urls.manifest,
-    signature: urls.signature,
-    webseed: urls.webseed,
-    size: m.archive.size,
-    sha256: m.archive.sha256,
-    compression: m.archive.compression,
-    index: m.index === undefined ? null : urls.index,
-    public: await isPublic(ctx.store, name, version),
-  }
+  return { ...artifact('content', name, version, p), public: await isPublic(ctx.store, name, version) }
 }
 
 export function registerFetchRoutes(app: FastifyInstance, ctx: ApiContext): void {
