@@ -103,6 +103,10 @@ declare module 'webtorrent/lib/rarity-map.js' {
   const RarityMap: unknown
   export default RarityMap
 }
+declare module 'webtorrent/lib/webconn.js' {
+  const WebConn: unknown
+  export default WebConn
+}
 declare module 'webtorrent/lib/peer.js' {
   const Peer: unknown
   export default Peer

@@ -65,6 +65,9 @@ export function torrentOptions(o: {
     destroyStoreOnDestroy: false,
     // Unchoke slots for uploads: every node is a server for the others.
     uploads: 16,
-    maxWebConns: 4,
+    // Whole-piece requests in flight to the web seed (webtorrent's default is 4). Each holds a
+    // piece-sized buffer (2 MiB above 1 GiB images) plus the piece it fills; 2 keep a LAN web seed
+    // busy and took the 4 GB install's peak RSS from 324 to 291 MB (docs/bench-install.md).
+    maxWebConns: 2,
   }
 }

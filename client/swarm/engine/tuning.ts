@@ -9,10 +9,12 @@ import Piece from 'torrent-piece'
 import Peer from 'webtorrent/lib/peer.js'
 import RarityMap from 'webtorrent/lib/rarity-map.js'
 import Torrent from 'webtorrent/lib/torrent.js'
+import WebConn from 'webtorrent/lib/webconn.js'
 import { patchRarityMap } from './in-order.ts'
 import { fillFromStarted, type PartialHost, trackStarted } from './partial-first.ts'
 import { patchPiece } from './piece.ts'
 import { type BacklogHost, MAX_STORE_BACKLOG } from './store-view.ts'
+import { patchWebConn, type WebConnProto } from './webseed.ts'
 import { patchWireInput } from './wire-parse.ts'
 import type { WtTorrent, WtWire } from './wt-types.ts'
 
@@ -76,6 +78,9 @@ export function applyTuning(): void {
 
   // bittorrent-protocol `_write`/`_processBuffer`: see wire-parse.ts.
   patchWireInput((Wire as unknown as { prototype: Record<string, unknown> }).prototype)
+
+  // webconn.js `httpRequest`: one exact-length buffer per web seed request (webseed.ts).
+  patchWebConn((WebConn as unknown as { prototype: WebConnProto }).prototype)
 
   // torrent.js `_onWire`: a peer that is not webtorrent (aria2, libtorrent,
   // Transmission...) may refuse requests above 16 KiB: split ours for it.
