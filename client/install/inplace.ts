@@ -16,7 +16,7 @@ import {
   prepareInPlace,
 } from '../swarm/inplace/index.ts'
 import { checkSha, download, refOf, type SwarmInit } from './artifact.ts'
-import { collectGarbage } from './memory.ts'
+import { collectGarbage, startGovernor } from './memory.ts'
 
 export interface InPlaceInstall {
   session: SwarmSession
@@ -61,12 +61,14 @@ export async function installInPlace(
   // The archive is checked in order while the pieces arrive (and those already on disk are read
   // back): after the last piece only the end of the archive is left to hash.
   const check = target.startCheck()
+  const governor = startGovernor()
   try {
     session = await download(
       a,
       { store: InPlaceStore, storeOpts: { inplace: target }, ...(bitfield === undefined ? {} : { bitfield }) },
       init,
     )
+    governor.stop()
     enter('extract', `${refOf(a)}: all pieces in place; finishing the whole-archive check`)
     const got = await check.done
     checkSha(a, got.sha256, `${refOf(a)} as installed`)
@@ -78,6 +80,7 @@ export async function installInPlace(
     )
     return { session, target }
   } catch (e) {
+    governor.stop()
     check.cancel()
     await session?.destroy().catch(() => undefined)
     await target.close().catch(() => undefined)
