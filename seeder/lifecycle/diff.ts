@@ -105,10 +105,12 @@ export async function diffTrees(
       }
       if ((ta === 'char' || ta === 'block') && sa.rdev !== sb.rdev) d.push('device number')
     }
-    if (ta !== 'symlink' && tb !== 'symlink' && (sa.mode & 0o7777) !== (sb.mode & 0o7777)) {
-      d.push(`mode ${octal(sa.mode)}->${octal(sb.mode)}`)
+    // After a change of type, a mode or owner difference says nothing more.
+    if (ta === tb) {
+      if (ta !== 'symlink' && (sa.mode & 0o7777) !== (sb.mode & 0o7777))
+        d.push(`mode ${octal(sa.mode)}->${octal(sb.mode)}`)
+      if (sa.uid !== sb.uid || sa.gid !== sb.gid) d.push(`owner ${sa.uid}:${sa.gid}->${sb.uid}:${sb.gid}`)
     }
-    if (sa.uid !== sb.uid || sa.gid !== sb.gid) d.push(`owner ${sa.uid}:${sa.gid}->${sb.uid}:${sb.gid}`)
     if (d.length > 0) out.push({ path: p, change: 'modified', details: d })
   }
   return out
