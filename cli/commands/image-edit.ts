@@ -28,7 +28,8 @@ async function runEdit(ref: string, argv: string[], o: EditOpts, label: 'exec' |
   process.on('SIGINT', stop)
   process.on('SIGTERM', stop)
   try {
-    const r = await editImage(store, { ref, argv, label, note: o.note, signal: ac.signal })
+    const terminal = label === 'shell' && process.stdin.isTTY === true
+    const r = await editImage(store, { ref, argv, label, note: o.note, terminal, signal: ac.signal })
     if (r.ref === undefined) {
       const e = errors.execFailed(label === 'shell' ? 'the shell' : argv.join(' '), `status ${r.status}`)
       // The command's own status, so scripts can tell apt-get's 100 from a missing package list.

@@ -11,7 +11,8 @@
 //   sys           sysfs, read-only (nosuid,nodev,noexec)
 //   dev           a small tmpfs (nosuid,noexec) with null zero full random urandom tty,
 //                 not the server's /dev: nothing in the image can reach the server's disks
-//   dev/pts       a new devpts instance (nosuid,noexec); dev/ptmx points into it
+//   dev/pts       a new devpts instance (nosuid,noexec); dev/ptmx points into it (for the
+//                 shell on a terminal, the server's /dev/pts, so the terminal is visible inside)
 //   dev/shm       tmpfs (nosuid,nodev)
 //   etc/resolv.conf  the server's, read-only, when the image has a regular file there
 import { spawn } from 'node:child_process'
@@ -20,10 +21,12 @@ import { join } from 'node:path'
 import { errors } from '../../common/errors.ts'
 import { childrenOf } from './procs.ts'
 
-// $1 tree, $2 state file (outside the tree), $3 bind resolv.conf (0|1), then the command.
+// $1 tree, $2 state file (outside the tree), $3 bind resolv.conf (0|1), $4 the server's
+// /dev/pts instead of a new instance (0|1: the shell on a terminal, whose pty must be
+// visible inside for ttyname(3) and tools that reopen it), then the command.
 // Runs as PID 1 of the new PID namespace; `kill -9 -1` there reaches only that namespace,
 // and the guard on $$ makes sure it never runs anywhere else.
-const SCRIPT = `t=$1; state=$2; resolv=$3; shift 3
+const SCRIPT = `t=$1; state=$2; resolv=$3; hostpts=$4; shift 4
 done_=""
 note() { echo "$*" >> "$state"; }
 undo() {
@@ -42,9 +45,15 @@ for d in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; 
   mknod -m 666 "$t/dev/$n" c $r || { note "setup mknod $n failed"; undo; exit 125; }
 done
 mkdir -m 755 "$t/dev/pts" && mkdir -m 1777 "$t/dev/shm" || { note "setup mkdir failed"; undo; exit 125; }
-m dev/pts -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts
+if [ "$hostpts" = 1 ] && mountpoint -q /dev/pts; then
+  m dev/pts --bind -o nosuid,noexec /dev/pts
+  mknod -m 666 "$t/dev/ptmx" c 5 2
+else
+  m dev/pts -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts
+  ln -s pts/ptmx "$t/dev/ptmx"
+fi
 m dev/shm -t tmpfs -o nosuid,nodev,mode=1777 shm
-ln -s pts/ptmx "$t/dev/ptmx"; ln -s /proc/self/fd "$t/dev/fd"
+ln -s /proc/self/fd "$t/dev/fd"
 ln -s /proc/self/fd/0 "$t/dev/stdin"; ln -s /proc/self/fd/1 "$t/dev/stdout"; ln -s /proc/self/fd/2 "$t/dev/stderr"
 if [ "$resolv" = 1 ]; then m etc/resolv.conf --bind -o ro,nosuid,nodev,noexec /etc/resolv.conf; fi
 note started
@@ -66,6 +75,8 @@ export interface ChrootRun {
   argv: string[]
   /** Lines for the environment besides PATH, HOME, LANG and TERM. */
   env?: Record<string, string>
+  /** The command talks to the user's terminal (image shell on a TTY): the server's /dev/pts is bound in. */
+  terminal?: boolean
   signal?: AbortSignal | undefined
 }
 
@@ -171,6 +182,7 @@ export async function runInChroot(run: ChrootRun, resolvConf: boolean): Promise<
       run.tree,
       run.stateFile,
       resolvConf ? '1' : '0',
+      run.terminal ? '1' : '0',
       ...run.argv,
     ],
     { stdio: 'inherit', env },

@@ -23,6 +23,8 @@ export interface EditInit {
   /** Changelog label: "exec" or "shell". */
   label: 'exec' | 'shell'
   note?: string | undefined
+  /** stdin is the user's terminal (image shell): the terminal's pty is made visible inside. */
+  terminal?: boolean | undefined
   signal?: AbortSignal | undefined
 }
 
@@ -73,7 +75,14 @@ export async function editImage(store: Store, init: EditInit): Promise<EditResul
     const env: Record<string, string> =
       init.label === 'shell' ? { PS1: `(${from} edit) # ` } : { DEBIAN_FRONTEND: 'noninteractive' }
     const r = await runInChroot(
-      { tree, stateFile: join(tmp, 'state'), argv: init.argv, env, signal: init.signal },
+      {
+        tree,
+        stateFile: join(tmp, 'state'),
+        argv: init.argv,
+        env,
+        terminal: init.terminal === true,
+        signal: init.signal,
+      },
       resolvConf,
     )
     // The PID namespace is gone, and its processes with it; this only double-checks.

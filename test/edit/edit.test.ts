@@ -159,34 +159,58 @@ describe.skipIf(why !== '')(`image exec and image shell${why ? ` (skipped: ${why
     expect(mountsUnder(storeDir)).toEqual([])
   })
 
-  it('exec: SIGTERM to imgswarm stops the command, exits 130, keeps nothing, leaves nothing running or mounted', async () => {
-    const before = await storeState()
-    const child = spawn(
-      BIN,
-      ['image', 'exec', 'base', '--store', storeDir, '--', 'sh', '-c', 'touch /started; sleep 600'],
-      {
-        env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`exec: ${sig} to imgswarm stops the command, exits 130, keeps nothing, leaves nothing running or mounted`, async () => {
+      const before = await storeState()
+      const child = spawn(
+        BIN,
+        ['image', 'exec', 'base', '--store', storeDir, '--', 'sh', '-c', 'touch /started; sleep 600'],
+        {
+          env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      )
+      let stderr = ''
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d
+      })
+      const tmp = join(storeDir, 'tmp')
+      for (let i = 0; i < 600; i++) {
+        const started = readdirSync(tmp).some((d) => existsSync(join(tmp, d, 'tree', 'started')))
+        if (started) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(rootedIn(storeDir).length).toBeGreaterThan(0) // the sleep is running in the chroot
+      child.kill(sig)
+      const code = await new Promise<number | null>((r) => child.on('close', r))
+      expect(stderr).toContain('IMGSWARM_ERR_INTERRUPTED')
+      expect(code).toBe(130)
+      expect(rootedIn(storeDir)).toEqual([])
+      expect(mountsUnder(storeDir)).toEqual([])
+      expect(await storeState()).toEqual(before)
     })
-    const tmp = join(storeDir, 'tmp')
-    for (let i = 0; i < 600; i++) {
-      const started = readdirSync(tmp).some((d) => existsSync(join(tmp, d, 'tree', 'started')))
-      if (started) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    expect(rootedIn(storeDir).length).toBeGreaterThan(0) // the sleep is running in the chroot
-    child.kill('SIGTERM')
-    const code = await new Promise<number | null>((r) => child.on('close', r))
-    expect(stderr).toContain('IMGSWARM_ERR_INTERRUPTED')
-    expect(code).toBe(130)
-    expect(rootedIn(storeDir)).toEqual([])
+  }
+
+  it('shell on a terminal (script(1) gives it a pty): the terminal is visible inside, "exit" keeps the result', async () => {
+    const versions = await store.versions('image', 'base')
+    const child = spawn('script', ['-qec', `${BIN} image shell base --store ${storeDir}`, '/dev/null'], {
+      env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+    })
+    // stdin stays open until the shell is done: script(1) ends the session at EOF.
+    child.stdin.write('tty > /tty.txt; exit\n')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    await new Promise((r) => child.on('close', r))
+    clearTimeout(timer)
+    child.stdin.destroy()
+    const next = String(Number(versions.at(-1)) + 1)
+    expect(out).toContain(`base@${next}`)
+    expect(await readFile(join(tree(next), 'tty.txt'), 'utf8')).toMatch(/^\/dev\/pts\/\d+\n$/)
     expect(mountsUnder(storeDir)).toEqual([])
-    expect(await storeState()).toEqual(before)
   })
 
   describe('hostile images', () => {
