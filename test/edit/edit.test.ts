@@ -122,6 +122,8 @@ describe.skipIf(why !== '')(`image exec and image shell${why ? ` (skipped: ${why
     expect(meta.source).toBe('image:base@1')
     expect(meta.changelog).toEqual([expect.stringMatching(/^exec: sh -c 'echo hi > \/x; .*' \(exit 0\) on base@1$/)])
     expect((await store.info('image', 'base', '2')).packed).toBeUndefined()
+    const shown = JSON.parse(run(['show', 'base@2', '--json']).stdout)
+    expect(shown.changelog).toEqual(meta.changelog)
   })
 
   it('exec: a failing command makes no version, kills what it started, and leaves the store exactly as it was', async () => {
