@@ -141,13 +141,30 @@ export async function prepareMountPoints(
   return { created, resolvConf }
 }
 
-/** Ends the command: SIGTERM to what the namespace's init runs, then, after a grace time, SIGKILL to the init. */
-async function stop(unsharePid: number, graceMs: number): Promise<NodeJS.Timeout> {
-  const inits = await childrenOf(unsharePid)
-  for (const init of inits) for (const c of await childrenOf(init)) signalPid(c, 'SIGTERM')
-  return setTimeout(() => {
-    for (const init of inits) signalPid(init, 'SIGKILL')
-  }, graceMs)
+/**
+ * Ends the command: SIGTERM, once, to what the namespace's init runs (looked
+ * for every 250 ms: the command may not have started yet when the abort came),
+ * and SIGKILL to the init, which takes the whole namespace, after the grace time.
+ */
+function stopper(unsharePid: number, graceMs: number): () => void {
+  const since = Date.now()
+  const told = new Set<number>()
+  const tick = async () => {
+    const inits = await childrenOf(unsharePid)
+    if (Date.now() - since >= graceMs) for (const init of inits) signalPid(init, 'SIGKILL')
+    else
+      for (const init of inits)
+        for (const c of await childrenOf(init)) {
+          if (!told.has(c)) signalPid(c, 'SIGTERM')
+          told.add(c)
+        }
+  }
+  const run = () => {
+    tick().catch(() => undefined)
+  }
+  run()
+  const timer = setInterval(run, 250)
+  return () => clearInterval(timer)
 }
 
 function signalPid(pid: number, sig: NodeJS.Signals): void {
@@ -188,16 +205,10 @@ export async function runInChroot(run: ChrootRun, resolvConf: boolean): Promise<
     { stdio: 'inherit', env },
   )
   let interrupted = false
-  let killTimer: NodeJS.Timeout | undefined
+  let cancel: (() => void) | undefined
   const onAbort = () => {
     interrupted = true
-    if (child.pid !== undefined)
-      stop(child.pid, GRACE_MS).then(
-        (t) => {
-          killTimer = t
-        },
-        () => undefined,
-      )
+    if (child.pid !== undefined && cancel === undefined) cancel = stopper(child.pid, GRACE_MS)
   }
   run.signal?.addEventListener('abort', onAbort, { once: true })
   if (run.signal?.aborted) onAbort()
@@ -215,7 +226,7 @@ export async function runInChroot(run: ChrootRun, resolvConf: boolean): Promise<
     })
   } finally {
     run.signal?.removeEventListener('abort', onAbort)
-    if (killTimer !== undefined) clearTimeout(killTimer)
+    cancel?.()
   }
   const state = (await readFile(run.stateFile, 'utf8').catch(() => '')).split('\n')
   const setup = state.find((l) => l.startsWith('setup '))

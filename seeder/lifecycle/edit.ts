@@ -61,7 +61,10 @@ export async function editImage(store: Store, init: EditInit): Promise<EditResul
   const tmp = await store.scratch(init.label)
   const tree = join(tmp, 'tree')
   try {
-    await copyTree(store.treeDir('image', src.name, src.version), tree)
+    await copyTree(store.treeDir('image', src.name, src.version), tree, undefined, init.signal).catch((e) => {
+      throw init.signal?.aborted ? errors.interrupted(`image ${init.label} of ${from}`) : e
+    })
+    if (init.signal?.aborted) throw errors.interrupted(`image ${init.label} of ${from}`)
     const { created, resolvConf } = await prepareMountPoints(tree, from)
     for (const d of created) await mkdirp(join(tree, d), { mode: 0o755 })
     // Debian's way to keep package scripts from starting services in a chroot; only when the image has none.

@@ -272,6 +272,17 @@ describe.skipIf(why !== '')(`image exec and image shell${why ? ` (skipped: ${why
     })
   })
 
+  it('editImage: an abort that comes before the command starts keeps the command from running at all', async () => {
+    const before = await storeState()
+    const ac = new AbortController()
+    ac.abort()
+    await expect(
+      editImage(store, { ref: 'base', argv: ['sh', '-c', 'sleep 600'], label: 'exec', signal: ac.signal }),
+    ).rejects.toMatchObject({ code: 'IMGSWARM_ERR_INTERRUPTED', exitCode: 130 })
+    expect(rootedIn(storeDir)).toEqual([])
+    expect(await storeState()).toEqual(before)
+  })
+
   it('editImage: no command is a usage error, before anything is copied', async () => {
     await expect(editImage(store, { ref: 'base', argv: [], label: 'exec' })).rejects.toMatchObject({
       code: 'IMGSWARM_ERR_USAGE',
