@@ -30,15 +30,13 @@ export const lifecycleErrors = {
     message: `chroot into ${ref}: ${detail}`,
     hint: 'the image needs the command inside it (e.g. /bin/sh); see docs/image-edit.md',
   })),
-  execFailed: define('IMGSWARM_ERR_EXEC_FAILED', 1, (cmd: string, status: string, kept: string | undefined) => ({
-    message:
-      kept === undefined
-        ? `${cmd} exited with ${status}; the new version was dropped`
-        : `${cmd} exited with ${status}; kept as ${kept} (--keep-failed)`,
-    hint:
-      kept === undefined
-        ? 'fix the command and run it again, or add --keep-failed to keep the result for a look'
-        : `look at it (imgswarm image diff ... ${kept}), then remove it: imgswarm image rm ${kept}`,
+  execFailed: define('IMGSWARM_ERR_EXEC_FAILED', 1, (cmd: string, status: string) => ({
+    message: `${cmd} exited with ${status}; no version was made (the store is as it was)`,
+    hint: 'fix the command and run it again; docs/image-edit.md',
+  })),
+  diffRead: define('IMGSWARM_ERR_DIFF_READ', 2, (what: string, detail: string) => ({
+    message: `cannot compare ${what}: ${detail}`,
+    hint: 'run it as root (image trees hold files only root can read); docs/image-edit.md#image-diff',
   })),
   mountsLeft: define('IMGSWARM_ERR_MOUNTS_LEFT', 1, (paths: string[]) => ({
     message: `mounts left under the image tree after the chroot: ${paths.join(', ')}`,

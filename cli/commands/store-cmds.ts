@@ -28,6 +28,8 @@ function summary(v: VersionInfo) {
     createdAt: v.meta?.createdAt ?? null,
     source: v.meta?.source ?? null,
     note: v.meta?.note ?? null,
+    // Written by image capture and image exec/shell (docs/image-edit.md): one line per step that made the version.
+    changelog: (v.meta as { changelog?: string[] } | undefined)?.changelog ?? [],
     packed: v.packed
       ? {
           archive: v.packed.archive,
@@ -120,6 +122,7 @@ export function storeCommands(kind: Kind): Command {
         ['created', s.createdAt ?? '-'],
         ['source', s.source ?? '-'],
         ['note', s.note ?? '-'],
+        ...s.changelog.map((l, i): [string, string] => [i === 0 ? 'changelog' : '', l]),
       ]
       if (s.packed) {
         rows.push(

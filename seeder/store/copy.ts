@@ -8,7 +8,12 @@ import { statfs } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { errors } from '../../common/errors.ts'
 
-export async function copyTree(src: string, dest: string, onProgress?: (bytes: number) => void): Promise<void> {
+export async function copyTree(
+  src: string,
+  dest: string,
+  onProgress?: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const fsOf = dirname(dest)
   const used = async () => {
     const s = await statfs(fsOf)
@@ -18,6 +23,9 @@ export async function copyTree(src: string, dest: string, onProgress?: (bytes: n
   const child = spawn('cp', ['-a', '--preserve=all', '--sparse=auto', '--no-target-directory', src, dest], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
+  const onAbort = () => child.kill('SIGTERM')
+  signal?.addEventListener('abort', onAbort, { once: true })
+  if (signal?.aborted) onAbort()
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 8192) stderr += d
@@ -37,6 +45,7 @@ export async function copyTree(src: string, dest: string, onProgress?: (bytes: n
     })
     if (code !== 0) throw errors.tool('cp', stderr.trim().split('\n').slice(0, 5).join('; ') || `exit ${code}`)
   } finally {
+    signal?.removeEventListener('abort', onAbort)
     if (timer) clearInterval(timer)
   }
 }
