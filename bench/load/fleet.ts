@@ -4,7 +4,9 @@
 // does not slow the others down), through one keep-alive agent. A node whose
 // previous request of a kind is still in flight skips that kind for the
 // period and the skip is counted ("late"), so a stalled server shows up
-// instead of piling up requests in the generator.
+// instead of piling up requests in the generator. Like the boot client, a
+// node names itself in events by its MAC until its first plan reply, then by
+// the host name the plan gave (the fleet database joins the two).
 import { Agent, request } from 'node:http'
 import type { SimNode } from './fixture.ts'
 
@@ -34,7 +36,10 @@ export interface KindStats {
 }
 
 export interface DriveResult {
+  /** From the first request to the last reply (the scheduled window plus the replies still due at its end). */
   seconds: number
+  /** Requests the schedule called for, per kind: nodes × window / period. */
+  slots: number
   kinds: Record<Kind, KindStats>
   /** Event ids (`NODE SEQ`, sent as the event's message) the server answered 202 for. */
   acked: Set<string>
@@ -85,12 +90,14 @@ export async function drive(init: DriveInit): Promise<DriveResult> {
   const unacked = new Set<string>()
   const n = init.nodes.length
   const busy = new Uint8Array(n * 3)
+  const named = new Uint8Array(n)
   const cycles = new Uint32Array(n * 3)
   const hash = pctHex(init.infoHash)
   const inflight = new Set<Promise<void>>()
   let maxLagMs = 0
 
   const fire = (node: SimNode, i: number, kind: Kind, cycle: number) => {
+    const index = Math.floor(i / 3)
     const st = kinds[kind]
     let path: string
     let body: string | undefined
@@ -105,7 +112,7 @@ export async function drive(init: DriveInit): Promise<DriveResult> {
       path = '/api/v1/events'
       id = `${node.hostname} ${cycle}`
       body = JSON.stringify({
-        node: node.hostname,
+        node: named[index] ? node.hostname : node.mac,
         step: cycle === 0 ? 'config' : 'download',
         percent: Math.min(99, cycle),
         bytesDown: cycle * 65536,
@@ -122,6 +129,7 @@ export async function drive(init: DriveInit): Promise<DriveResult> {
         const failed = kind === 'announce' && r.status === 200 && r.body.includes('failure reason')
         const key = failed ? 'failure' : String(r.status)
         st.status[key] = (st.status[key] ?? 0) + 1
+        if (kind === 'plan' && r.status === 200) named[index] = 1
         if (id !== undefined) (r.status === 202 ? acked : unacked).add(id)
       },
       (e: NodeJS.ErrnoException) => {
@@ -165,7 +173,8 @@ export async function drive(init: DriveInit): Promise<DriveResult> {
   })
   while (inflight.size > 0) await Promise.all([...inflight])
   agent.destroy()
-  return { seconds: (performance.now() - t0) / 1000, kinds, acked, unacked, maxLagMs }
+  const slots = Math.ceil((init.seconds * 1000) / gap / 3)
+  return { seconds: (performance.now() - t0) / 1000, slots, kinds, acked, unacked, maxLagMs }
 }
 
 export function percentile(xs: number[], p: number): number {

@@ -152,8 +152,10 @@ try {
     `imgswarm serve, ${o.r.seconds.toFixed(0)} s (server CPU ${(o.cpu * 100).toFixed(0)}% of a core; scheduler lag max ${o.r.maxLagMs.toFixed(0)} ms)\n`,
   )
   out.write(`${sideTable(fo)}\n`)
+  const answered = fo.rows.reduce((a, x) => a + x.ok, 0)
   out.write(
-    `rate held: ${((fo.total.perSecond / offered) * 100).toFixed(1)}% of offered; 5xx replies: ${serverErrors(o.r)}\n\n`,
+    `rate held: ${answered} of ${o.r.slots * 3} scheduled requests answered with success ` +
+      `(${((answered / (o.r.slots * 3)) * 100).toFixed(1)}%); 5xx replies: ${serverErrors(o.r)}\n\n`,
   )
   let fb: ReturnType<typeof figures> | undefined
   if (b) {

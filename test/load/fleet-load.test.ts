@@ -4,6 +4,8 @@
 // It asserts correctness only: every request answered as it should be (no
 // 5xx, no tracker failure), every acknowledged event stored exactly once.
 // Rates, latencies and RSS are the benchmark's to report, not a timed test's.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildFixture } from '../../bench/load/fixture.ts'
 import { drive, KINDS, serverErrors } from '../../bench/load/fleet.ts'
@@ -35,8 +37,8 @@ describe('soak and load, short form', () => {
     })
 
     // Every slot of the schedule was either sent or skipped because the same request was still in flight.
-    const slots = (NODES * SECONDS * 1000) / PERIOD_MS
-    for (const k of KINDS) expect(r.kinds[k].sent + r.kinds[k].late).toBe(slots)
+    expect(r.slots).toBe((NODES * SECONDS * 1000) / PERIOD_MS)
+    for (const k of KINDS) expect(r.kinds[k].sent + r.kinds[k].late).toBe(r.slots)
     // Every request got its success reply: no 5xx, no 4xx, no tracker failure, no connection error.
     expect(serverErrors(r)).toBe(0)
     expect(r.kinds.announce.status).toEqual({ 200: r.kinds.announce.sent })
@@ -48,7 +50,13 @@ describe('soak and load, short form', () => {
     const q = `info_hash=${f.infoHash.replace(/../g, '%$&')}`
     const scrape = Buffer.from(await (await fetch(`${serve.url}/scrape?${q}`)).arrayBuffer()).toString('latin1')
     expect(scrape).toContain(`10:incompletei${NODES}e`)
-    // The plans were real: a node's plan names the image and the node.
+    // The plans were real: a node's plan names the image and the node, and the fleet database
+    // holds each simulated node once (its events by MAC before the plan and by name after it joined).
+    const token = (await readFile(join(f.store, 'keys/admin.token'), 'utf8')).trim()
+    const nodes = (await (
+      await fetch(`${serve.url}/api/v1/nodes`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { nodes: { id: string; lastSeen: string | null }[] }
+    expect(nodes.nodes.map((x) => x.id).sort()).toEqual(f.nodes.map((x) => x.hostname).sort())
     const node = f.nodes[NODES - 1] as (typeof f.nodes)[0]
     const plan = (await (await fetch(`${serve.url}/api/v1/plan?mac=${node.mac}`)).json()) as {
       image: { name: string }
