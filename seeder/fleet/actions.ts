@@ -145,22 +145,45 @@ export function bootAction(
   })
 }
 
-/** A node asked for its plan: an unknown MAC is recorded as discovered; returns the node (for its group). */
+/** The node a plan query names (by MAC, then host name), without writing anything. */
+export function findPlanNode(
+  db: DatabaseSync,
+  q: { mac?: string | undefined; hostname?: string | undefined },
+): DbNode | undefined {
+  const mac = q.mac === undefined ? undefined : normalizeMac(q.mac)
+  const host = q.hostname === undefined ? undefined : normalizeHostname(q.hostname)
+  return (mac && byMac(db, mac)) || (host && byHostname(db, host)) || undefined
+}
+
+/**
+ * A node asked for its plan: an unknown MAC is recorded as discovered (a
+ * commit of its own); a known node's last_seen and ip go to `touch`, which
+ * the fleet hands to the event writer's next batch: a commit per plan fetch
+ * would cost an fsync each (synchronous=FULL) and block the event loop.
+ * Returns the node (for its group).
+ */
 export function planRequested(
   db: DatabaseSync,
   q: { mac?: string | undefined; hostname?: string | undefined; ip?: string | undefined },
+  touch: (pk: number, ip: string | null, at: string) => void,
 ): DbNode | undefined {
   const mac = q.mac === undefined ? undefined : normalizeMac(q.mac)
   const host = q.hostname === undefined ? undefined : normalizeHostname(q.hostname)
   const ip = q.ip === undefined ? null : (normalizeIp(q.ip) ?? null)
   const now = new Date().toISOString()
+  const known = findPlanNode(db, q)
+  if (known) {
+    touch(known.pk, ip, now)
+    return known
+  }
+  if (mac === undefined) return undefined
   return transaction(db, () => {
-    const n = (mac && byMac(db, mac)) || (host && byHostname(db, host)) || undefined
+    // Looked up again inside the write lock: another process (the CLI) may have added it.
+    const n = byMac(db, mac)
     if (n) {
       sql(db, 'UPDATE nodes SET last_seen = ?, ip = COALESCE(?, ip) WHERE pk = ?').run(now, ip, n.pk)
       return n
     }
-    if (mac === undefined) return undefined
     return insertNode(db, { hostname: host ?? null, mac, ip, state: 'discovered', discovered: true }, now)
   })
 }
@@ -174,7 +197,8 @@ export function planRequested(
  */
 export function planServed(db: DatabaseSync, pk: number, image: string, hostname: string | undefined): void {
   transaction(db, () => {
-    sql(db, 'UPDATE nodes SET image = ? WHERE pk = ?').run(image, pk)
+    // Only what changes is written: a repeated plan fetch then commits nothing (and costs no fsync).
+    sql(db, 'UPDATE nodes SET image = ? WHERE pk = ? AND image IS NOT ?').run(image, pk, image)
     sql(db, "UPDATE installs SET image = ? WHERE node_pk = ? AND result = 'running' AND image IS NULL").run(image, pk)
     const h = hostname === undefined ? undefined : normalizeHostname(hostname)
     if (h !== undefined && normalizeMac(h) === undefined && !byHostname(db, h)) {

@@ -132,6 +132,7 @@ export function openFleet(init: FleetInit, components: FleetComponents = {}): Fl
     },
     init.maxBatch,
   )
+  const touch = (pk: number, ip: string | null, at: string) => writer.touch(pk, ip, at)
   const row = (pk: number): NodeRow => toRow(byPk(db, pk) as NonNullable<ReturnType<typeof byPk>>)
   let sampler: NodeJS.Timeout | undefined
   let ticks = 0
@@ -195,13 +196,13 @@ export function openFleet(init: FleetInit, components: FleetComponents = {}): Fl
       return r.action
     },
     planRequested(pq) {
-      const n = act.planRequested(db, pq)
+      const n = act.planRequested(db, pq, touch)
       if (!n) return { groups: [] }
       stream.nodeChanged(n.pk)
       return { groups: n.grp === null ? [] : [n.grp] }
     },
     planServed(pq, image, hostname) {
-      const n = act.planRequested(db, pq)
+      const n = act.findPlanNode(db, pq) ?? act.planRequested(db, pq, touch)
       if (!n) return
       act.planServed(db, n.pk, image, hostname ?? undefined)
       stream.nodeChanged(n.pk)

@@ -1,5 +1,6 @@
 // The fleet database on its own: migrations, events, the install history,
 // boot decisions, actions and the inventory CSV. A real node:sqlite file.
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, expect, it } from 'vitest'
@@ -252,6 +253,39 @@ describe('boot decisions', () => {
       expect.objectContaining({ code: 'IMGSWARM_ERR_GROUP_NOT_FOUND' }),
     )
     await f.stop()
+  })
+
+  it("a known node's plan fetches commit nothing of their own: last_seen rides in the next batch, never backwards", async () => {
+    const dir = await tempDir('imgswarm-fleetdb-')
+    const f = await fleetIn(dir)
+    f.importCsv('52:54:00:00:00:51,10.0.0.51,node051,render\n', 'x.csv')
+    const q = { mac: '52:54:00:00:00:51', ip: '10.0.0.52' }
+    f.planRequested(q)
+    f.planServed(q, 'base@1', 'node051')
+    await new Promise((r) => setImmediate(r))
+    const seen = f.node('node051').lastSeen as string
+    const wal = () => statSync(join(dir, 'fleet.db-wal')).size
+    const before = wal()
+    // Each commit appends to the WAL (and costs an fsync): 100 fetches of an unchanged plan append nothing now.
+    for (let i = 0; i < 100; i++) {
+      f.planRequested(q)
+      f.planServed(q, 'base@1', 'node051')
+    }
+    expect(wal()).toBe(before)
+    await new Promise((r) => setTimeout(r, 5))
+    await new Promise((r) => setImmediate(r))
+    const after = f.node('node051')
+    expect(after.lastSeen! > seen).toBe(true)
+    expect(after.ip).toBe('10.0.0.52')
+    // A later event's stamp wins, and a queued older stamp does not undo it.
+    await f.addEvent(ev('node051', 'download', { percent: 5 }))
+    const byEvent = f.node('node051').lastSeen as string
+    f.planRequested({ mac: '52:54:00:00:00:51' })
+    await f.stop()
+    const db = new DatabaseSync(join(dir, 'fleet.db'))
+    const row = db.prepare("SELECT last_seen FROM nodes WHERE hostname = 'node051'").get() as { last_seen: string }
+    db.close()
+    expect(row.last_seen >= byEvent).toBe(true)
   })
 
   it('a plan request from an unknown MAC records it; an adopted node passes its group', async () => {
