@@ -65,6 +65,8 @@ export interface SshTarget {
   user: string
   port: number
   identity: string | undefined
+  /** Pinned host keys (StrictHostKeyChecking=yes); undefined: the user's known_hosts, new keys accepted. */
+  knownHosts: string | undefined
 }
 
 /** ssh USER@NODE systemctl reboot|poweroff: for running nodes (a reimage assumes PXE-first boot order). */
@@ -76,8 +78,9 @@ export async function ssh(c: DriverCall, t: SshTarget): Promise<string[]> {
     'BatchMode=yes',
     '-o',
     'ConnectTimeout=10',
-    '-o',
-    'StrictHostKeyChecking=accept-new',
+    ...(t.knownHosts === undefined
+      ? ['-o', 'StrictHostKeyChecking=accept-new']
+      : ['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${t.knownHosts}`]),
     '-p',
     String(t.port),
     ...(t.identity === undefined ? [] : ['-i', t.identity]),

@@ -99,7 +99,13 @@ export function createPower(init: PowerInit): Power {
           const address = e?.sshHost === undefined ? (t.hostname ?? t.ip) : fill(e.sshHost, t, name)
           if (!address) throw errors.power('ssh', t.id, 'the node has neither a host name nor an IP address')
           return result(
-            await ssh(call, { address, user: cfg.ssh.user, port: cfg.ssh.port, identity: cfg.ssh.identity }),
+            await ssh(call, {
+              address,
+              user: cfg.ssh.user,
+              port: cfg.ssh.port,
+              identity: cfg.ssh.identity,
+              knownHosts: cfg.ssh.knownHosts,
+            }),
           )
         }
         case 'amt':
