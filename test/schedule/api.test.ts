@@ -1,6 +1,7 @@
 // The schedule and power routes of a real serve on loopback: the admin token
 // is required, hostile or wrong bodies get coded 4xx answers and change
 // nothing, and power results come back per node.
+import { execFile } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scheduleConfig } from '../../common/config-schedule.ts'
 import { packedStore, type Running, startServe } from '../serve/harness.ts'
+import { BIN } from '../support/cli.ts'
 
 let srv: Running
 let dir: string
@@ -37,6 +39,18 @@ afterAll(async () => {
   await new Promise<void>((r) => udp.close(() => r()))
   if (dir) await rm(dir, { recursive: true, force: true })
 })
+
+/** The CLI, run asynchronously: this process hosts the server, so spawnSync would block it. */
+function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      BIN,
+      args,
+      { env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' }, timeout: 120_000 },
+      (e, stdout, stderr) => resolve({ status: e ? Number(e.code ?? -1) : 0, stdout, stderr }),
+    )
+  })
+}
 
 async function call(method: string, path: string, body?: unknown, auth = true) {
   const headers: Record<string, string> = {}
@@ -120,6 +134,25 @@ describe('power routes', () => {
       '525400000b01',
       '525400000b01',
     ])
+  })
+
+  it('imgswarm node power goes through them: a line per node, exit status 1 when one failed', async () => {
+    const on = ['--server', srv.url, '--token', token, '--store', dir]
+    const ok = await cli(['node', 'power', 'on', 'web02', ...on])
+    expect([ok.status, ok.stdout], ok.stderr).toEqual([
+      0,
+      `web02: wol magic packet to 127.0.0.1:${udp.address().port}\n`,
+    ])
+    const bad = await cli(['node', 'power', 'reboot', '--group', 'web', ...on, '--json'])
+    expect(bad.status).toBe(1)
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      ok: false,
+      results: [
+        { node: 'web01', ok: false, error: { code: 'IMGSWARM_ERR_POWER' } },
+        { node: 'web02', ok: false },
+      ],
+    })
+    expect((await cli(['node', 'power', 'on', ...on])).status).toBe(2)
   })
 
   it('refuse the unknown and the unauthorised', async () => {
