@@ -1,6 +1,6 @@
 // The schedule API: list, add, show (with its runs), remove, run now.
 // Everything needs the admin token or a dashboard session.
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ImgswarmError } from '../../common/error-core.ts'
 import { errors } from '../../common/errors.ts'
 import { SCHEDULE_STATUS } from '../../common/errors-schedule.ts'
@@ -42,8 +42,8 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ApiContext, in
     if (!s) throw errors.notSupported('schedules (needs serve with the fleet database)')
     return s
   }
-  const who = (req: { ip: string; headers: Record<string, unknown> }) =>
-    `${typeof req.headers.authorization === 'string' ? 'token' : 'dashboard'}@${req.ip}`
+  // As the fleet routes record it: a valid token, else the dashboard session that let the request in.
+  const who = (req: FastifyRequest) => `${ctx.auth.checkBearer(req) ? 'token' : 'dashboard'}@${req.ip}`
 
   app.get(
     '/api/v1/schedules',

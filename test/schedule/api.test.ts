@@ -99,6 +99,7 @@ describe('schedule routes', () => {
     const add = await call('POST', '/api/v1/schedules', { group: 'db', cron: '0 3 * * 6', action: 'reimage' })
     expect(add.status).toBe(200)
     const id = add.json.schedule.id as number
+    expect(add.json.schedule.createdBy).toBe('token@127.0.0.1')
     const run = await call('POST', `/api/v1/schedules/${id}/run`)
     expect(run.json.run).toMatchObject({ trigger: 'manual', result: 'running', nodes: [{ id: 'db01' }] })
     expect(srv.server.fleet?.node('db01').state).toBe('reimage-requested')
