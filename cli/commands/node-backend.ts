@@ -16,8 +16,7 @@ import {
   openFleetDatabase,
 } from '../../seeder/fleet/index.ts'
 import { createNotifier } from '../../seeder/notify/index.ts'
-import { createPower } from '../../seeder/power/index.ts'
-import { type PowerOutcome, type PowerVerb, powerNodes } from '../../seeder/power/routes.ts'
+import { createPower, type PowerOutcome, type PowerVerb, powerNodes } from '../../seeder/power/index.ts'
 import {
   createScheduler,
   type NewSchedule,

@@ -10,6 +10,14 @@ import { wake } from './wol.ts'
 
 export { POWER_OPS, type PowerOp } from './drivers.ts'
 export { type HostPower, loadPowerHosts, POWER_FILE, parsePowerHosts } from './hosts.ts'
+export {
+  POWER_VERBS,
+  type PowerOutcome,
+  type PowerRoutesInit,
+  type PowerVerb,
+  powerNodes,
+  registerPowerRoutes,
+} from './routes.ts'
 export { interfaceBroadcast, magicPacket, WOL_PORT, wake } from './wol.ts'
 
 /** A node as the fleet knows it. */
