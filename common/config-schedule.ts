@@ -15,7 +15,7 @@ export interface PowerConfig {
   file: string | undefined
   wol: { port: number; broadcast: string | undefined; interface: string | undefined }
   ipmi: { user: string | undefined; passwordFile: string | undefined; bmc: string; interface: string }
-  ssh: { user: string; identity: string | undefined; port: number }
+  ssh: { user: string; identity: string | undefined; port: number; knownHosts: string | undefined }
   amt: { passwordFile: string | undefined; host: string }
   /** Most seconds one driver command may take. */
   timeoutSec: number
@@ -102,7 +102,7 @@ function power(f: string, p: T): PowerConfig {
   const a = table(f, p.amt, 'serve.power.amt')
   known(f, w, 'serve.power.wol', ['port', 'broadcast', 'interface'])
   known(f, i, 'serve.power.ipmi', ['user', 'password_file', 'bmc', 'interface'])
-  known(f, s, 'serve.power.ssh', ['user', 'identity', 'port'])
+  known(f, s, 'serve.power.ssh', ['user', 'identity', 'port', 'known_hosts'])
   known(f, a, 'serve.power.amt', ['password_file', 'host'])
   return {
     driver: oneOf(f, p.driver, 'serve.power.driver', POWER_DRIVERS, 'wol'),
@@ -123,6 +123,7 @@ function power(f: string, p: T): PowerConfig {
       user: str(f, s.user, 'serve.power.ssh.user') ?? 'root',
       identity: str(f, s.identity, 'serve.power.ssh.identity'),
       port: int(f, s.port, 'serve.power.ssh.port', 1, 65535, 22),
+      knownHosts: str(f, s.known_hosts, 'serve.power.ssh.known_hosts'),
     },
     amt: {
       passwordFile: str(f, a.password_file, 'serve.power.amt.password_file'),

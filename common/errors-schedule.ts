@@ -18,6 +18,10 @@ export const scheduleErrors = {
     message: `schedule: ${detail}`,
     hint: 'see imgswarm schedule add --help',
   })),
+  needsAgent: define('IMGSWARM_ERR_NEEDS_AGENT', USAGE, (action: string) => ({
+    message: `a scheduled ${action} needs the node agent (imgswarm node update, issue 8), which this imgswarm does not have yet`,
+    hint: 'schedule a reimage instead (imgswarm schedule add GROUP --cron ... --action reimage); docs/schedules.md',
+  })),
   power: define('IMGSWARM_ERR_POWER', 1, (driver: string, host: string, detail: string) => ({
     message: `power (${driver}) ${host}: ${detail}`,
     hint: 'check the power settings of this host (docs/power.md): BMC address, credentials, MAC, reachability',
@@ -38,6 +42,7 @@ export const SCHEDULE_STATUS: Record<string, number> = {
   IMGSWARM_ERR_TIMEZONE: 400,
   IMGSWARM_ERR_SCHEDULE_NOT_FOUND: 404,
   IMGSWARM_ERR_SCHEDULE: 400,
+  IMGSWARM_ERR_NEEDS_AGENT: 400,
   IMGSWARM_ERR_POWER: 502,
   IMGSWARM_ERR_POWER_CONFIG: 422,
   IMGSWARM_ERR_NOTIFY: 502,

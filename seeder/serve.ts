@@ -3,6 +3,7 @@
 // ready when it answers); stop order is the reverse, each step graceful.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import type { DatabaseSync } from 'node:sqlite'
 import type { FastifyInstance } from 'fastify'
 import type { ServeConfig } from '../common/config.ts'
 import { errors } from '../common/errors.ts'
@@ -10,8 +11,11 @@ import type { Logger } from '../common/log.ts'
 import { createTracker, setAllowList, type Tracker } from '../tracker/index.ts'
 import { createApi, type EventSink, loadOrCreateAdminToken, type PlanSource } from './api/index.ts'
 import { openPlanSource } from './cluster/index.ts'
-import { FLEET_DB_FILE, type Fleet, fleetEventSink, openFleet } from './fleet/index.ts'
+import { FLEET_DB_FILE, type Fleet, fleetEventSink, openFleet, openFleetDatabase } from './fleet/index.ts'
+import { createNotifier } from './notify/index.ts'
 import { type PackOptions, packVersion } from './packer/pack.ts'
+import { createPower, type Power } from './power/index.ts'
+import { createScheduler, type Scheduler } from './schedule/index.ts'
 import { PUBLIC_KEY_FILE } from './store/keys.ts'
 import type { PackedInfo, Store } from './store/store.ts'
 import { FirstSeeder } from './swarm/first-seeder.ts'
@@ -36,6 +40,8 @@ export interface ImageServer {
   readonly tracker: Tracker
   /** The fleet database, once started. */
   readonly fleet: Fleet | undefined
+  /** The scheduler (docs/schedules.md), once started. */
+  readonly scheduler: Scheduler | undefined
 }
 
 function listenError(e: unknown, what: string, addr: string): unknown {
@@ -90,6 +96,9 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
   let events: EventSink | undefined
   let fleet: Fleet | undefined
   let plans: PlanSource | undefined
+  let scheduler: Scheduler | undefined
+  let schedulerDb: DatabaseSync | undefined
+  let power: Power | undefined
   let stopped = false
 
   // One walk of the store feeds both the tracker's allow-list and the seeder.
@@ -122,6 +131,9 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     get fleet() {
       return fleet
     },
+    get scheduler() {
+      return scheduler
+    },
 
     async start() {
       syncAllowList(await store.allPacked())
@@ -146,6 +158,26 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         plansFile: cfg.plansFile,
         logger: logger.child({ component: 'cluster' }),
       })
+      // Schedules, power control and notifications (docs/schedules.md). The
+      // scheduler has a connection of its own to the fleet database.
+      const sc = cfg.schedule
+      if (sc) {
+        power = createPower({ config: sc.power, storeRoot: store.root })
+        const notifier = createNotifier(
+          { config: sc.notify, server: cfg.publicUrl },
+          { logger: logger.child({ component: 'notify' }) },
+        )
+        schedulerDb = openFleetDatabase(join(store.root, FLEET_DB_FILE))
+        scheduler = createScheduler(
+          { db: schedulerDb, catchUpSec: sc.catchUpSec, timeoutSec: sc.timeoutSec },
+          {
+            fleet,
+            power,
+            notifier: notifier.channels.length > 0 ? notifier : undefined,
+            logger: logger.child({ component: 'schedule' }),
+          },
+        )
+      }
       const tls = cfg.tls
         ? await startTls(cfg.tls, { keysDir: store.keysDir, publicUrl: cfg.publicUrl, trackerOpts, logger })
         : undefined
@@ -156,6 +188,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         plans,
         events,
         fleet,
+        scheduler: () => scheduler,
+        power: () => power,
         swarms: {
           trackerSwarms: () => tracker.stats().swarms,
           seeded: () => seeder.status().torrents,
@@ -199,12 +233,17 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         refresh().catch((e) => logger.warn({ err: e }, 'store refresh failed'))
       }, 5000)
       poll.unref()
+      // Last: runs missed while the server was down (docs/schedules.md) may reimage and wake nodes at once.
+      await scheduler?.start()
     },
 
     async stop() {
       if (stopped) return
       stopped = true
       if (poll) clearInterval(poll)
+      // No new run may start while the rest shuts down; a run in progress finishes first.
+      await scheduler?.stop()
+      schedulerDb?.close()
       tlsStop?.()
       // Finish in-flight HTTP first, then stop announcing and seeding.
       await api?.close().catch((e) => logger.warn({ err: e }, 'closing the API failed'))

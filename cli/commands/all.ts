@@ -12,6 +12,7 @@ import { installCommand } from './install.ts'
 import { keysCommands } from './keys.ts'
 import { nodeCommands } from './node.ts'
 import { publishCommand } from './publish.ts'
+import { scheduleCommands } from './schedule.ts'
 import { serveCommand } from './serve.ts'
 import { statusCommand } from './status.ts'
 import { storeCommands } from './store-cmds.ts'
@@ -30,6 +31,7 @@ export function allCommands(): Command[] {
     dashboardCommands(),
     clusterCommands(),
     nodeCommands(),
+    scheduleCommands(),
     dbCommands(),
     trackerCommand(),
     installCommand(),

@@ -3,10 +3,27 @@
 // server answers and none was named, by opening STORE/fleet.db directly.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadConfig } from '../../common/config.ts'
+import { type Config, loadConfig } from '../../common/config.ts'
+import type { PowerDriverName } from '../../common/config-schedule.ts'
 import { errors, ImgswarmError } from '../../common/errors.ts'
 import { readAdminToken } from '../../seeder/api/auth.ts'
-import { FLEET_DB_FILE, type NodeDetail, type NodeFilter, type NodeRow, openFleet } from '../../seeder/fleet/index.ts'
+import {
+  FLEET_DB_FILE,
+  type NodeDetail,
+  type NodeFilter,
+  type NodeRow,
+  openFleet,
+  openFleetDatabase,
+} from '../../seeder/fleet/index.ts'
+import { createNotifier } from '../../seeder/notify/index.ts'
+import { createPower, type PowerOutcome, type PowerVerb, powerNodes } from '../../seeder/power/index.ts'
+import {
+  createScheduler,
+  type NewSchedule,
+  type RunRow,
+  type ScheduleRow,
+  type Scheduler,
+} from '../../seeder/schedule/index.ts'
 
 export interface FleetOpts {
   store?: string
@@ -27,12 +44,35 @@ export interface FleetBackend {
   reimageGroup(group: string): Promise<NodeRow[]>
   cancel(id: string): Promise<NodeRow>
   importCsv(csv: string, file: string): Promise<NodeRow[]>
+  schedules(): Promise<ScheduleRow[]>
+  schedule(id: number): Promise<{ schedule: ScheduleRow; runs: RunRow[] }>
+  addSchedule(s: NewSchedule): Promise<ScheduleRow>
+  removeSchedule(id: number): Promise<ScheduleRow>
+  runSchedule(id: number): Promise<RunRow>
+  /** Power for one node (`id`) or every node of a group. */
+  power(target: { id: string } | { group: string }, op: PowerVerb, driver?: PowerDriverName): Promise<PowerOutcome[]>
   close(): Promise<void>
 }
 
-function directBackend(file: string, who: string): FleetBackend {
+function directBackend(file: string, who: string, config: Config): FleetBackend {
   const fleet = openFleet({ file })
   const by = `cli:${who}`
+  const sc = config.serve.schedule
+  const power = sc ? createPower({ config: sc.power, storeRoot: config.store }) : undefined
+  // The schedules without a server: a scheduler that never ticks (serve reads the rows at its next tick).
+  let sched: { s: Scheduler; close: () => void } | undefined
+  const scheduler = (): Scheduler => {
+    if (!sched) {
+      const db = openFleetDatabase(file)
+      const notifier = sc ? createNotifier({ config: sc.notify }) : undefined
+      const s = createScheduler(
+        { db, tickMs: 0, ...(sc ? { catchUpSec: sc.catchUpSec, timeoutSec: sc.timeoutSec } : {}) },
+        { fleet, power, notifier: notifier && notifier.channels.length > 0 ? notifier : undefined },
+      )
+      sched = { s, close: () => db.close() }
+    }
+    return sched.s
+  }
   return {
     where: file,
     list: async (f) => fleet.list(f),
@@ -43,7 +83,32 @@ function directBackend(file: string, who: string): FleetBackend {
     reimageGroup: async (g) => fleet.requestGroupReimage(g, by),
     cancel: async (id) => fleet.cancel(id, by),
     importCsv: async (csv, f) => fleet.importCsv(csv, f),
-    close: () => fleet.stop(),
+    schedules: async () => scheduler().list(),
+    schedule: async (id) => ({ schedule: scheduler().get(id), runs: scheduler().runs(id, 50) }),
+    addSchedule: async (s) => scheduler().add(s, by),
+    removeSchedule: async (id) => scheduler().remove(id),
+    async runSchedule(id) {
+      const s = scheduler()
+      const run = await s.runNow(id, by)
+      await s.idle()
+      return run
+    },
+    async power(target, op, driver) {
+      if (!power) throw errors.notSupported('power control')
+      const rows =
+        'id' in target
+          ? [fleet.node(target.id)]
+          : fleet.list({ group: target.group }).filter((n) => n.state !== 'discovered')
+      if (rows.length === 0) throw errors.groupEmpty('group' in target ? target.group : '')
+      return powerNodes(power, rows, op, driver)
+    },
+    async close() {
+      if (sched) {
+        await sched.s.stop()
+        sched.close()
+      }
+      await fleet.stop()
+    },
   }
 }
 
@@ -138,6 +203,30 @@ class HttpBackend implements FleetBackend {
   importCsv(csv: string, file: string) {
     return this.call<{ nodes: NodeRow[] }>('POST', '/api/v1/nodes/import', { csv, file }).then((r) => r.nodes)
   }
+  schedules() {
+    return this.call<{ schedules: ScheduleRow[] }>('GET', '/api/v1/schedules').then((r) => r.schedules)
+  }
+  schedule(id: number) {
+    return this.call<{ schedule: ScheduleRow; runs: RunRow[] }>('GET', `/api/v1/schedules/${id}`)
+  }
+  addSchedule(s: NewSchedule) {
+    return this.call<{ schedule: ScheduleRow }>('POST', '/api/v1/schedules', s).then((r) => r.schedule)
+  }
+  removeSchedule(id: number) {
+    return this.call<{ schedule: ScheduleRow }>('DELETE', `/api/v1/schedules/${id}`).then((r) => r.schedule)
+  }
+  runSchedule(id: number) {
+    return this.call<{ run: RunRow }>('POST', `/api/v1/schedules/${id}/run`, {}).then((r) => r.run)
+  }
+  power(target: { id: string } | { group: string }, op: PowerVerb, driver?: PowerDriverName) {
+    const path =
+      'id' in target
+        ? `/api/v1/nodes/${encodeURIComponent(target.id)}/power`
+        : `/api/v1/groups/${encodeURIComponent(target.group)}/power`
+    return this.call<{ results: PowerOutcome[] }>('POST', path, { op, ...(driver ? { driver } : {}) }).then(
+      (r) => r.results,
+    )
+  }
   async close() {}
 }
 
@@ -157,7 +246,7 @@ export async function openBackend(o: FleetOpts): Promise<FleetBackend> {
   const config = loadConfig({ config: o.config, store: o.store })
   const file = join(config.store, FLEET_DB_FILE)
   const who = process.env.SUDO_USER ?? process.env.USER ?? 'unknown'
-  if (o.direct) return directBackend(file, who)
+  if (o.direct) return directBackend(file, who, config)
   const named = o.server ?? (process.env.IMGSWARM_SERVER_URL || undefined)
   const url = (named ?? config.serverUrl).replace(/\/+$/, '')
   if (!/^https?:\/\/[^/\s]+/.test(url)) throw errors.usage(`--server ${JSON.stringify(url)}: expected http://HOST:PORT`)
@@ -172,6 +261,6 @@ export async function openBackend(o: FleetOpts): Promise<FleetBackend> {
     if (!(e as { unreachable?: boolean }).unreachable) return http
     if (!existsSync(config.store)) throw errors.storeMissing(config.store)
     process.stderr.write(`imgswarm: no server answers at ${url}; using ${file} directly\n`)
-    return directBackend(file, who)
+    return directBackend(file, who, config)
   }
 }

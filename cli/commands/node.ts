@@ -1,9 +1,11 @@
 // `imgswarm node`: the inventory (import, list, show, rm, adopt) and the
 // operator's actions (reimage, cancel). See docs/inventory.md.
 import { readFile } from 'node:fs/promises'
-import { Command, Option } from 'commander'
+import { Argument, Command, Option } from 'commander'
+import { POWER_DRIVERS, type PowerDriverName } from '../../common/config-schedule.ts'
 import { errors } from '../../common/errors.ts'
 import { GROUP_PATTERN, NODE_STATES, type NodeRow, type NodeState } from '../../seeder/fleet/index.ts'
+import { POWER_VERBS, type PowerVerb } from '../../seeder/power/index.ts'
 import { info, printJson, printTable } from '../shared.ts'
 import { type FleetBackend, type FleetOpts, openBackend } from './node-backend.ts'
 import { addLocalReimageOptions, LOCAL_HELP, runLocalReimage } from './node-local.ts'
@@ -14,14 +16,14 @@ interface NodeOpts extends FleetOpts {
   group?: string
 }
 
-const WHERE = `
+export const WHERE = `
 The commands talk to the running server's API: --server URL (env IMGSWARM_SERVER_URL), else
 server_url from the config file. The admin token comes from --token, then IMGSWARM_TOKEN, then
 STORE/keys/admin.token. When no server was named and none answers at server_url, they open
 STORE/fleet.db directly; --direct always does.`
 
 /** Adds the options every node command shares. */
-function opts(cmd: Command, json = true): Command {
+export function opts(cmd: Command, json = true): Command {
   cmd
     .addOption(new Option('--store <dir>', 'image store root (env IMGSWARM_STORE; default /var/lib/imgswarm)'))
     .addOption(new Option('--config <file>', 'config file (env IMGSWARM_CONFIG; default /etc/imgswarm/imgswarm.toml)'))
@@ -32,7 +34,7 @@ function opts(cmd: Command, json = true): Command {
   return cmd
 }
 
-async function withBackend<T>(o: FleetOpts, fn: (b: FleetBackend) => Promise<T>): Promise<T> {
+export async function withBackend<T>(o: FleetOpts, fn: (b: FleetBackend) => Promise<T>): Promise<T> {
   const b = await openBackend(o)
   try {
     return await fn(b)
@@ -113,7 +115,9 @@ ${LOCAL_HELP}`,
 }
 
 export function nodeCommands(): Command {
-  const cmd = new Command('node').description('the inventory of nodes: import, list, show, adopt, reimage, cancel, rm')
+  const cmd = new Command('node').description(
+    'the inventory of nodes: import, list, show, adopt, reimage, power, cancel, rm',
+  )
 
   opts(cmd.command('import'))
     .description('add or update nodes from a CSV file: mac,ip[,hostname[,group]] (all lines or none)')
@@ -244,6 +248,46 @@ ${WHERE}`,
     })
 
   cmd.addCommand(nodeReimageCommand())
+
+  opts(cmd.command('power'))
+    .description('power nodes on or off, reboot them, or boot them into PXE (by id or group)')
+    .addArgument(new Argument('<op>', 'what to do').choices([...POWER_VERBS]))
+    .argument('[id...]', 'host names or MACs')
+    .option('--group <group>', 'every node of this group', group('--group'))
+    .addOption(
+      new Option('--driver <driver>', "power driver (default: the node's, docs/power.md)").choices([...POWER_DRIVERS]),
+    )
+    .addHelpText(
+      'after',
+      `
+Each node's driver comes from --driver, else its [[host]] entry in STORE/power.toml, else
+serve.power.driver (default wol). wol: Wake-on-LAN magic packet to the node's MAC (on and pxe
+only); ipmi: ipmitool against the node's BMC; ssh: systemctl reboot/poweroff on a running node;
+amt: amttool (Intel AMT). pxe asks the BMC for a network boot first (ipmi, amt), then powers on
+or cycles. Every node gets its own line; the exit status is 1 if any failed.
+
+Examples:
+  imgswarm node power on --group render
+  imgswarm node power reboot node001 --driver ssh
+  imgswarm node power pxe node001 node002 --driver ipmi
+${WHERE}`,
+    )
+    .action(async (op: PowerVerb, ids: string[], o: NodeOpts & { driver?: PowerDriverName }) => {
+      if ((ids.length === 0) === (o.group === undefined))
+        throw errors.usage('name node ids or --group GROUP (one of the two)')
+      await withBackend(o, async (b) => {
+        const results = []
+        if (o.group !== undefined) results.push(...(await b.power({ group: o.group }, op, o.driver)))
+        for (const id of ids) results.push(...(await b.power({ id }, op, o.driver)))
+        if (o.json) printJson({ ok: results.every((r) => r.ok), results })
+        else
+          for (const r of results)
+            process.stdout.write(
+              `${r.node}: ${r.driver} ${r.ok ? r.done.join(', ') || 'nothing to do' : `failed: ${r.error?.code} ${r.error?.message}`}\n`,
+            )
+        if (!results.every((r) => r.ok)) process.exitCode = 1
+      })
+    })
 
   opts(cmd.command('cancel'))
     .description('withdraw a pending reimage (a running install is marked cancelled)')

@@ -10,7 +10,9 @@ import { registerBootRoutes } from '../boot/index.ts'
 import { registerDashboard } from '../dashboard/index.ts'
 import { type Fleet, registerFleetRoutes, type SwarmSources } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
+import { type Power, registerPowerRoutes } from '../power/index.ts'
 import { registerFetchRoutes } from '../publish/routes.ts'
+import { registerScheduleRoutes, type Scheduler } from '../schedule/index.ts'
 import type { Store } from '../store/store.ts'
 import { registerWebseed } from '../webseed/index.ts'
 import { registerArchiveIndex } from './archive-index.ts'
@@ -64,6 +66,10 @@ export interface ApiInit {
   trustProxy?: boolean
   /** The fleet database: inventory, installs, the fleet API and its SSE stream (seeder/fleet). */
   fleet?: Fleet
+  /** The scheduler of serve (docs/schedules.md); without one the schedule routes answer 501. */
+  scheduler?: () => Scheduler | undefined
+  /** Power control (docs/power.md); without it the power routes answer 501. */
+  power?: () => Power | undefined
   /** Tracker and seeder views for GET /api/v1/swarms. */
   swarms?: SwarmSources
   /** Extra installer kernel parameters (serve.boot_cmdline). */
@@ -112,6 +118,8 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerNodeRoutes(app, ctx)
   registerFetchRoutes(app, ctx)
   if (init.fleet) registerFleetRoutes(app, ctx, init.fleet, { swarms: init.swarms })
+  registerScheduleRoutes(app, ctx, { scheduler: init.scheduler ?? (() => undefined) })
+  registerPowerRoutes(app, ctx, { power: init.power ?? (() => undefined) })
   registerBootRoutes(app, {
     dir: join(init.store.root, 'boot'),
     keysDir: init.store.keysDir,

@@ -21,7 +21,7 @@ import { EventWriter } from './writer.ts'
 
 export { integrityCheck } from './backup.ts'
 export { GROUP_PATTERN, parseInventoryCsv } from './csv.ts'
-export { FLEET_DB_FILE } from './db.ts'
+export { FLEET_DB_FILE, openDatabase as openFleetDatabase } from './db.ts'
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts'
 export { type FleetRoutesInit, registerFleetRoutes } from './routes.ts'
 export { type SwarmRow, type SwarmSources, summarise as summariseAvailability, swarmRows } from './swarms.ts'

@@ -93,6 +93,42 @@ CREATE INDEX installs_node ON installs(node_pk, id);
 CREATE INDEX installs_running ON installs(node_pk) WHERE result = 'running';
 `,
   },
+  {
+    // The tables of seeder/schedule (docs/schedules.md).
+    version: 3,
+    name: 'schedules and their runs',
+    sql: `
+CREATE TABLE schedules (
+  id INTEGER PRIMARY KEY,
+  grp TEXT NOT NULL,
+  cron TEXT NOT NULL,
+  tz TEXT,
+  action TEXT NOT NULL CHECK (action IN ('reimage','update','poweroff','reboot')),
+  target TEXT,
+  power TEXT CHECK (power IS NULL OR power IN ('wol','ipmi','ssh','amt','none')),
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  next_run TEXT
+);
+
+CREATE TABLE schedule_runs (
+  id INTEGER PRIMARY KEY,
+  schedule_id INTEGER REFERENCES schedules(id) ON DELETE SET NULL,
+  grp TEXT NOT NULL,
+  action TEXT NOT NULL,
+  trigger TEXT NOT NULL CHECK (trigger IN ('cron','catch-up','manual')),
+  due_at TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  result TEXT NOT NULL DEFAULT 'running' CHECK (result IN ('running','done','partial','failed','skipped','timeout')),
+  message TEXT,
+  nodes TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX schedule_runs_schedule ON schedule_runs(schedule_id, id);
+CREATE INDEX schedule_runs_running ON schedule_runs(id) WHERE result = 'running';
+`,
+  },
 ]
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version

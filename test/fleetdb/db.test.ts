@@ -68,6 +68,36 @@ describe('migrations', () => {
     await f.stop()
   })
 
+  it('upgrades a version 2 database to the schedules tables, keeping its nodes', async () => {
+    const dir = await tempDir('imgswarm-fleetdb-')
+    const file = join(dir, 'fleet.db')
+    const v2 = openFleet({ file, migrateTo: 2 })
+    v2.importCsv('52:54:00:00:00:02,10.0.0.2,old02,render\n', 'x.csv')
+    await v2.stop()
+    const before = new DatabaseSync(file)
+    expect(() => before.prepare('SELECT * FROM schedules').all()).toThrow(/no such table/)
+    before.close()
+    const f = openFleet({ file })
+    expect(f.schemaVersion).toBe(3)
+    expect(f.node('old02')).toMatchObject({ group: 'render', mac: '52:54:00:00:00:02' })
+    await f.stop()
+    const raw = new DatabaseSync(file)
+    raw
+      .prepare(
+        "INSERT INTO schedules (grp, cron, action, created_at, created_by, next_run) VALUES ('render', '0 3 * * 6', 'reimage', 'x', 'test', NULL)",
+      )
+      .run()
+    // The CHECK constraints refuse what the code never writes.
+    expect(() =>
+      raw
+        .prepare(
+          "INSERT INTO schedules (grp, cron, action, created_at, created_by) VALUES ('render', '* * * * *', 'format', 'x', 'test')",
+        )
+        .run(),
+    ).toThrow(/CHECK constraint/)
+    raw.close()
+  })
+
   it('refuses a database from a newer imgswarm', async () => {
     const dir = await tempDir('imgswarm-fleetdb-')
     const file = join(dir, 'fleet.db')

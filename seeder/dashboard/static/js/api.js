@@ -46,6 +46,7 @@ export const api = {
   nodeEvents: (id, after) => call('GET', `/api/v1/nodes/${encodeURIComponent(id)}/events?after=${after}&limit=200`),
   fleet: () => call('GET', '/api/v1/fleet'),
   swarms: () => call('GET', '/api/v1/swarms'),
+  schedules: () => call('GET', '/api/v1/schedules'),
   installs: (limit = 200) => call('GET', `/api/v1/installs?limit=${limit}`),
   reimage: (id) => call('POST', `/api/v1/nodes/${encodeURIComponent(id)}/reimage`),
   cancel: (id) => call('POST', `/api/v1/nodes/${encodeURIComponent(id)}/cancel`),

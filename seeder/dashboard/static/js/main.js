@@ -7,9 +7,10 @@ import { Installs, Swarms } from './history.js'
 import { Live } from './live.js'
 import { NodeTable } from './nodes.js'
 import { Overview, STATES } from './overview.js'
+import { Schedules } from './schedules.js'
 
 const $ = (id) => document.getElementById(id)
-const VIEWS = ['login', 'fleet', 'node', 'swarms', 'installs']
+const VIEWS = ['login', 'fleet', 'node', 'swarms', 'installs', 'schedules']
 
 let started = false
 const live = new Live({ onAuthLost: () => showLogin('Your session ended; log in again.') })
@@ -25,6 +26,7 @@ const table = new NodeTable({
 const detail = new NodeDetail({ onAction: (a, id, b) => act(a, id, b) })
 const swarms = new Swarms()
 const installs = new Installs()
+const schedules = new Schedules()
 
 // ---- toasts: every action says what happened, a refusal says why and what to do
 export function toast(text, { error = false, hint } = {}) {
@@ -160,6 +162,7 @@ async function route() {
   if (!started) return
   const h = location.hash.replace(/^#/, '') || '/'
   swarms.hide()
+  schedules.hide()
   const m = /^\/node\/(.+)$/.exec(h)
   try {
     if (m) {
@@ -174,6 +177,9 @@ async function route() {
     } else if (h === '/installs') {
       show('installs')
       await installs.show()
+    } else if (h === '/schedules') {
+      show('schedules')
+      await schedules.show()
     } else show('fleet')
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) showLogin('Log in to see the fleet.')
