@@ -22,10 +22,11 @@ export interface PlanSignatureCheck {
 }
 
 function span(ms: number): string {
-  const a = Math.abs(ms)
-  const d = Math.floor(a / 86_400_000)
-  const h = Math.floor((a % 86_400_000) / 3_600_000)
-  const m = Math.round((a % 3_600_000) / 60_000)
+  // Rounded to the minute first: 2 days less the few seconds of a request is "2 d 0 h", not "1 d 23 h".
+  const min = Math.round(Math.abs(ms) / 60_000)
+  const d = Math.floor(min / 1440)
+  const h = Math.floor((min % 1440) / 60)
+  const m = min % 60
   return d > 0 ? `${d} d ${h} h` : h > 0 ? `${h} h ${m} min` : `${m} min`
 }
 
