@@ -177,6 +177,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         logger: logger.child({ component: 'api' }),
         nodeReadsRestricted: cfg.restrictNodeReads,
         bootCmdline: cfg.bootCmdline,
+        ...(cfg.rateLimit ? { nodeRoutes: { rateLimit: cfg.rateLimit } } : {}),
       })
       try {
         await api.listen({ host: cfg.host, port: cfg.port })

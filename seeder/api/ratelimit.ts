@@ -6,6 +6,7 @@
 // keeps sending stays at the recent end and keeps its empty bucket.
 import { isIPv6 } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { DEFAULT_RATE_LIMIT } from '../../common/config-limits.ts'
 import { signErrors } from '../../common/errors-sign.ts'
 import { LOOPBACK, type NetworkList, parseNetworks, plainAddress } from '../../common/networks.ts'
 
@@ -27,10 +28,10 @@ export interface RateLimitInit {
   now?: () => number
 }
 
-/** 2,000 nodes behind one NAT, an event every 5 s each, is 400/s: the defaults leave room above that. */
+/** serve.rate_limit's defaults (common/config-limits.ts says why these). */
 export const DEFAULT_RATE_LIMITS = {
-  plan: { rate: 200, burst: 2000 },
-  events: { rate: 1000, burst: 4000 },
+  plan: DEFAULT_RATE_LIMIT.plan,
+  events: DEFAULT_RATE_LIMIT.events,
 } as const satisfies Record<string, RateRule>
 export const DEFAULT_MAX_SOURCES = 50_000
 
