@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parse as parseToml } from 'smol-toml'
-import { type RateLimitSetting, rateLimitSetting } from './config-limits.ts'
+import { networksSetting, type RateLimitSetting, rateLimitSetting } from './config-limits.ts'
 import { type ScheduleConfig, scheduleConfig } from './config-schedule.ts'
 import { parseTlsSetting, type TlsSetting } from './config-tls.ts'
 import { errors } from './errors.ts'
@@ -58,6 +58,8 @@ export interface ServeConfig {
   allowInsecureDirect?: boolean
   /** Per-source limits of GET /api/v1/plan and POST /api/v1/events (docs/plan-signing.md#rate-limits). */
   rateLimit?: RateLimitSetting
+  /** Announces only from these networks (CIDR); undefined: from anywhere (docs/tracker.md#network-allow-list). */
+  trackerNetworks?: string[] | undefined
 }
 
 function int(file: string, v: unknown, key: string, min: number, max: number, fallback: number): number {
@@ -171,5 +173,6 @@ function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): 
     tls: parseTlsSetting(f, s.tls),
     allowInsecureDirect: bool(f, s.allow_insecure_direct, 'serve.allow_insecure_direct', false),
     rateLimit: rateLimitSetting(f, s.rate_limit),
+    trackerNetworks: networksSetting(f, t.networks, 'serve.tracker.networks'),
   }
 }

@@ -2,6 +2,7 @@
 // in one process. Start order: tracker, seeder, then HTTP (so the API is
 // ready when it answers); stop order is the reverse, each step graceful.
 import { existsSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { ServeConfig } from '../common/config.ts'
@@ -38,6 +39,11 @@ export interface ImageServer {
   readonly fleet: Fleet | undefined
 }
 
+/** Every address of this host's interfaces, loopback included. */
+function ownAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address))
+}
+
 function listenError(e: unknown, what: string, addr: string): unknown {
   return (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE' ? errors.portInUse(what, addr) : e
 }
@@ -63,6 +69,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     http: false,
     udp: cfg.udp ? { host: cfg.host, port: cfg.port } : false,
     allow,
+    // The first seeder announces from this host's own addresses: always answered.
+    networks: cfg.trackerNetworks && [...cfg.trackerNetworks, ...ownAddresses()],
     peersCacheLength: cfg.peersCap,
     announceIntervalSec: cfg.intervalSec,
     maxNumwant: cfg.numwant,
