@@ -44,6 +44,11 @@ describe.runIf(run)('a node with its clock off (scripts/install-deps.sh test ins
     expect(await accepted('+5m', 'plus5')).not.toContain('clock:')
   })
 
+  it('+20 min and -8 min: still inside (issuedAt - 10 min to issuedAt + 25 min), accepted without a warning', async () => {
+    expect(await accepted('+20m', 'plus20')).not.toContain('clock:')
+    expect(await accepted('-8m', 'minus8')).not.toContain('clock:')
+  })
+
   it('+30 min: outside the window, accepted on the nonce with a warning', async () => {
     const err = await accepted('+30m', 'plus30')
     expect(err).toMatch(/clock: this node's clock is 30 min ahead of the server's signed time/)
@@ -52,6 +57,10 @@ describe.runIf(run)('a node with its clock off (scripts/install-deps.sh test ins
 
   it('-30 min: outside the window on the other side, accepted on the nonce with a warning', async () => {
     expect(await accepted('-30m', 'minus30')).toMatch(/clock: this node's clock is 30 min behind the server's/)
+  })
+
+  it('-15 min: just outside on the early side, accepted on the nonce with a warning', async () => {
+    expect(await accepted('-15m', 'minus15')).toMatch(/clock: this node's clock is 15 min behind the server's/)
   })
 
   it('-2 days (a flat RTC battery): accepted on the nonce with a warning', async () => {
