@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parse as parseToml } from 'smol-toml'
+import { networksSetting, type RateLimitSetting, rateLimitSetting } from './config-limits.ts'
 import { type ScheduleConfig, scheduleConfig } from './config-schedule.ts'
 import { parseTlsSetting, type TlsSetting } from './config-tls.ts'
 import { errors } from './errors.ts'
@@ -55,6 +56,10 @@ export interface ServeConfig {
   tls?: TlsSetting | undefined
   /** Serve direct (secret) overrides over plain HTTP too (docs/secrets.md); default false. */
   allowInsecureDirect?: boolean
+  /** Per-source limits of GET /api/v1/plan and POST /api/v1/events (docs/plan-signing.md#rate-limits). */
+  rateLimit?: RateLimitSetting
+  /** Announces only from these networks (CIDR); undefined: from anywhere (docs/tracker.md#network-allow-list). */
+  trackerNetworks?: string[] | undefined
 }
 
 function int(file: string, v: unknown, key: string, min: number, max: number, fallback: number): number {
@@ -167,5 +172,7 @@ function serveConfig(f: string, s: Record<string, unknown>, serverUrl: string): 
     schedule: scheduleConfig(f, s),
     tls: parseTlsSetting(f, s.tls),
     allowInsecureDirect: bool(f, s.allow_insecure_direct, 'serve.allow_insecure_direct', false),
+    rateLimit: rateLimitSetting(f, s.rate_limit),
+    trackerNetworks: networksSetting(f, t.networks, 'serve.tracker.networks'),
   }
 }

@@ -13,6 +13,7 @@ import { inplaceErrors } from './errors-inplace.ts'
 import { lifecycleErrors } from './errors-lifecycle.ts'
 import { pxeErrors } from './errors-pxe.ts'
 import { scheduleErrors } from './errors-schedule.ts'
+import { signErrors } from './errors-sign.ts'
 import { swarmErrors } from './errors-swarm.ts'
 import { tlsErrors } from './errors-tls.ts'
 
@@ -219,6 +220,7 @@ export const errors = {
   ...fleetErrors,
   ...lifecycleErrors,
   ...scheduleErrors,
+  ...signErrors,
   ...fetchErrors,
   ...tlsErrors,
 }

@@ -5,7 +5,7 @@
 set -eu
 want="attr coreutils zstd fdisk util-linux mount e2fsprogs xfsprogs dosfstools iproute2 dnsmasq-base ipxe"
 if [ "${1:-run}" = test ]; then
-  want="$want aria2 transmission-cli mktorrent tar time grub-pc-bin grub-efi-amd64-bin grub2-common busybox-static openssh-client fusefat qemu-system-x86 curl chromium ipxe-qemu grub-common cpio ovmf xorriso mtools rsync openssh-server"
+  want="$want aria2 transmission-cli mktorrent tar time grub-pc-bin grub-efi-amd64-bin grub2-common busybox-static openssh-client fusefat qemu-system-x86 curl chromium ipxe-qemu grub-common cpio ovmf xorriso mtools rsync openssh-server faketime"
 fi
 missing=""
 for p in $want; do

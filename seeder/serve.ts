@@ -2,6 +2,7 @@
 // in one process. Start order: tracker, seeder, then HTTP (so the API is
 // ready when it answers); stop order is the reverse, each step graceful.
 import { existsSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import type { DatabaseSync } from 'node:sqlite'
 import type { FastifyInstance } from 'fastify'
@@ -44,6 +45,11 @@ export interface ImageServer {
   readonly scheduler: Scheduler | undefined
 }
 
+/** Every address of this host's interfaces, loopback included. */
+function ownAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address))
+}
+
 function listenError(e: unknown, what: string, addr: string): unknown {
   return (e as NodeJS.ErrnoException)?.code === 'EADDRINUSE' ? errors.portInUse(what, addr) : e
 }
@@ -69,6 +75,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     http: false,
     udp: cfg.udp ? { host: cfg.host, port: cfg.port } : false,
     allow,
+    // The first seeder announces from this host's own addresses: always answered.
+    networks: cfg.trackerNetworks && [...cfg.trackerNetworks, ...ownAddresses()],
     peersCacheLength: cfg.peersCap,
     announceIntervalSec: cfg.intervalSec,
     maxNumwant: cfg.numwant,
@@ -211,6 +219,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         logger: logger.child({ component: 'api' }),
         nodeReadsRestricted: cfg.restrictNodeReads,
         bootCmdline: cfg.bootCmdline,
+        ...(cfg.rateLimit ? { nodeRoutes: { rateLimit: cfg.rateLimit } } : {}),
       })
       try {
         await api.listen({ host: cfg.host, port: cfg.port })

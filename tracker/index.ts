@@ -11,6 +11,7 @@ export type { AllowList, FileAllowListOpts } from './allow-list.ts'
 export { fileAllowList, parseAllowList, setAllowList } from './allow-list.ts'
 export { DEFAULT_TRACKER_PORT } from './constants.ts'
 export type { SwarmStats, TrackerStats } from './metrics.ts'
+export { NETWORK_REFUSAL } from './policy.ts'
 
 export interface TrackerInit {
   /** Own HTTP listener (default port 8471, all addresses), or false when the caller mounts handleHttp(). */
@@ -21,6 +22,12 @@ export interface TrackerInit {
   ws?: boolean
   /** Info hashes served; undefined = open tracker. */
   allow?: AllowList
+  /**
+   * Answer announces (HTTP, UDP, WebSocket) only from peers in these networks (CIDR, like
+   * "10.0.0.0/8"); others get a failure reason. Undefined: from anywhere. Bad entries throw
+   * IMGSWARM_ERR_NETWORK_LIST.
+   */
+  networks?: readonly string[] | undefined
   /** Per-swarm peer cap; default 100_000 (the library's 1000 silently evicts). */
   peersCacheLength?: number
   /** Announce interval told to clients; default 30 s (the library's 10 min is wrong for installs). */

@@ -24,6 +24,8 @@ export class Counters {
   readonly announcesBySwarm = new Map<string, number>()
   announces = 0
   refused = 0
+  /** Announces refused because the peer's address is outside the allowed networks. */
+  refusedNetwork = 0
   /** Requests the library rejected (malformed) or failed. */
   failed = 0
   readonly udpDropped = new Map<string, number>()
@@ -80,6 +82,13 @@ export function renderMetrics(stats: TrackerStats, counters: Counters): string {
   for (const s of stats.swarms) l.push(`imgswarm_tracker_announces_total{info_hash="${s.infoHash}"} ${s.announces}`)
   family(l, 'imgswarm_tracker_refused_total', 'counter', 'Announces refused because the info hash is not allowed.')
   l.push(`imgswarm_tracker_refused_total ${counters.refused}`)
+  family(
+    l,
+    'imgswarm_tracker_refused_network_total',
+    'counter',
+    "Announces refused because the peer's address is outside the allowed networks.",
+  )
+  l.push(`imgswarm_tracker_refused_network_total ${counters.refusedNetwork}`)
   family(
     l,
     'imgswarm_tracker_failed_requests_total',

@@ -1,6 +1,8 @@
 // The checks every announce passes before the library touches its swarms:
-// the allow-list, input the library's parser lets through, and the numwant cap.
+// input the library's parser lets through, the network allow-list, the
+// info-hash allow-list, and the numwant cap.
 import type { AnnounceParams } from 'bittorrent-tracker'
+import type { NetworkList } from '../common/networks.ts'
 import type { AllowList } from './allow-list.ts'
 import { DEFAULT_NUMWANT, UDP_MAX_PEERS } from './constants.ts'
 
@@ -8,11 +10,20 @@ const HEX40 = /^[0-9a-f]{40}$/
 
 export interface PolicyInit {
   allow: AllowList | undefined
+  /** Peers answered only from these networks; undefined: from anywhere. */
+  networks: NetworkList | undefined
   maxNumwant: number
   refusal: string
   onAccepted(infoHash: string): void
   onRefused(infoHash: string): void
+  onRefusedNetwork(ip: string): void
 }
+
+/**
+ * The failure reason for a peer outside the networks. Short: a UDP error reply
+ * (8 + this) stays smaller than the 98-byte announce that caused it.
+ */
+export const NETWORK_REFUSAL = 'address not allowed: this tracker answers only peers on its configured networks'
 
 const NUMWANT = /[?&]numwant=([^&]*)/
 
@@ -49,6 +60,10 @@ export function announceFilter(p: PolicyInit) {
     const problem = check(infoHash, params, p.maxNumwant)
     if (problem !== undefined) {
       cb(new Error(problem))
+    } else if (p.networks && !p.networks.contains(String(params.ip ?? ''))) {
+      // Before the info-hash list: a peer from elsewhere learns nothing about which hashes are served.
+      p.onRefusedNetwork(String(params.ip ?? ''))
+      cb(new Error(NETWORK_REFUSAL))
     } else if (p.allow && !p.allow.has(infoHash)) {
       p.onRefused(infoHash)
       cb(new Error(p.refusal))

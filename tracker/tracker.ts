@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream'
 import { Server } from 'bittorrent-tracker'
 import { errors } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
+import { parseNetworks } from '../common/networks.ts'
 import { connectionIds } from './connection-id.ts'
 import {
   DEFAULT_ANNOUNCE_INTERVAL_SEC,
@@ -39,6 +40,7 @@ export function createTrackerImpl(init: TrackerInit): Tracker {
   const log = init.logger ?? createLogger('tracker')
   const intervalSec = init.announceIntervalSec ?? DEFAULT_ANNOUNCE_INTERVAL_SEC
   const counters = new Counters()
+  const networks = init.networks === undefined ? undefined : parseNetworks(init.networks, 'tracker networks')
   const library = new Server({
     http: false,
     udp: false,
@@ -49,12 +51,17 @@ export function createTrackerImpl(init: TrackerInit): Tracker {
     peersCacheTtl: PEER_TTL_INTERVALS * intervalSec * 1000,
     filter: announceFilter({
       allow: init.allow,
+      networks,
       maxNumwant: init.maxNumwant ?? DEFAULT_MAX_NUMWANT,
       refusal: init.refusalMessage ?? DEFAULT_REFUSAL,
       onAccepted: (h) => counters.announce(h),
       onRefused: (h) => {
         counters.refused++
         log.debug({ infoHash: h }, 'announce refused: info hash not allowed')
+      },
+      onRefusedNetwork: (ip) => {
+        counters.refusedNetwork++
+        log.debug({ ip }, 'announce refused: address not in the allowed networks')
       },
     }),
   })
@@ -164,7 +171,10 @@ export function createTrackerImpl(init: TrackerInit): Tracker {
     }
     sweep = setInterval(sweepSwarms, Math.max(intervalSec, 10) * 1000)
     sweep.unref()
-    log.info({ httpPort, udpPort, ws: !!init.ws, allowList: init.allow !== undefined }, 'tracker listening')
+    log.info(
+      { httpPort, udpPort, ws: !!init.ws, allowList: init.allow !== undefined, networks: networks?.networks },
+      'tracker listening',
+    )
   }
 
   const closeHttp = async () => {

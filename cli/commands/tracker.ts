@@ -13,6 +13,7 @@ interface TrackerOpts {
   udp: boolean
   ws?: boolean
   allow?: string
+  allowNetwork: string[]
   peersCap?: number
   interval?: number
   logLevel: string
@@ -24,6 +25,8 @@ const EXAMPLES = `
 Examples:
   imgswarm tracker                                  open tracker on port ${DEFAULT_TRACKER_PORT} (HTTP and UDP)
   imgswarm tracker --allow /etc/imgswarm/allow.txt  serve only the listed info hashes
+  imgswarm tracker --allow-network 10.0.0.0/8 --allow-network fd00::/8
+                                                    answer only peers from these networks
   imgswarm tracker --host 10.0.0.1 --port 6969 --no-udp
   imgswarm tracker --port 0                         any free port (printed at start)
 
@@ -47,6 +50,12 @@ export function trackerCommand(): Command {
     .option('--no-udp', 'HTTP only, no UDP tracker')
     .option('--ws', 'also accept WebSocket announces (WebTorrent in browsers)')
     .option('--allow <file>', 'serve only the info hashes in this file (default: open tracker)')
+    .option(
+      '--allow-network <cidr>',
+      'answer announces only from this network, like 10.0.0.0/8 (repeatable; default: any address)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--peers-cap <n>', 'most peers kept per swarm (default 100000)', wholeNumber('--peers-cap', 1, 10_000_000))
     .option('--interval <sec>', 'announce interval told to clients (default 30)', wholeNumber('--interval', 1, 86_400))
     .addOption(
@@ -64,6 +73,7 @@ export function trackerCommand(): Command {
         udp: o.udp ? { host: o.host, port: o.udpPort } : false,
         ws: o.ws === true,
         allow,
+        ...(o.allowNetwork.length > 0 ? { networks: o.allowNetwork } : {}),
         peersCacheLength: o.peersCap,
         announceIntervalSec: o.interval,
         refusalMessage: "unknown info hash: not in this tracker's allow-list; ask its operator to add it",
@@ -86,6 +96,9 @@ export function trackerCommand(): Command {
         allow
           ? `  allow     ${o.allow} (${allow.size} info hashes, re-read on change)`
           : '  open tracker: any info hash is served (use --allow FILE to restrict)',
+        ...(o.allowNetwork.length > 0
+          ? [`  networks  ${o.allowNetwork.join(', ')} (announces from elsewhere refused)`]
+          : []),
       ]
       process.stdout.write(`${lines.join('\n')}\n`)
 

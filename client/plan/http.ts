@@ -22,6 +22,8 @@ export interface GetInit {
 export interface Answer {
   status: number
   body: Buffer
+  /** The answer's headers (the plan's signature travels in one). */
+  headers: Headers
 }
 
 const CONTROL_G = new RegExp(CONTROL.source, 'g')
@@ -48,7 +50,21 @@ function networkReason(e: unknown): string {
   return (e as Error).message ?? String(e)
 }
 
-class Retryable extends Error {}
+class Retryable extends Error {
+  /** The server's Retry-After, in ms, when it gave one. */
+  readonly afterMs: number | undefined
+  constructor(message: string, afterMs?: number) {
+    super(message)
+    this.afterMs = afterMs
+  }
+}
+
+/** Retry-After in seconds (the only form our server sends), bounded to 10 minutes. */
+function retryAfterMs(res: Response): number | undefined {
+  const v = res.headers.get('retry-after')
+  if (v === null || !/^\d{1,6}$/.test(v.trim())) return undefined
+  return Math.min(Number(v.trim()), 600) * 1000
+}
 
 async function readCapped(res: Response, limit: number, url: string): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? Number.NaN)
@@ -90,6 +106,11 @@ async function attempt(url: string, init: GetInit, signal: AbortSignal): Promise
     if (signal.aborted) throw new Retryable('timed out')
     throw new Retryable(`unreachable (${networkReason(e)})`)
   }
+  if (res.status === 429) {
+    // Rate-limited (many nodes behind one address): wait as told, then ask again.
+    await res.body?.cancel().catch(() => {})
+    throw new Retryable('answered 429 (too many requests)', retryAfterMs(res))
+  }
   if (res.status >= 500) {
     await res.body?.cancel().catch(() => {})
     throw new Retryable(`answered ${res.status}${res.status === 503 ? ' (not ready)' : ''}`)
@@ -102,7 +123,11 @@ async function attempt(url: string, init: GetInit, signal: AbortSignal): Promise
       throw errors.badResponse(url, `unexpected content type ${JSON.stringify(type)}`)
     }
   }
-  return { status: res.status, body: await readCapped(res, ok ? init.limit : ERROR_BODY_LIMIT, url) }
+  return {
+    status: res.status,
+    body: await readCapped(res, ok ? init.limit : ERROR_BODY_LIMIT, url),
+    headers: res.headers,
+  }
 }
 
 /**
@@ -125,7 +150,7 @@ export async function getWithRetry(url: string, what: string, init: GetInit): Pr
       if (attempts !== undefined && n + 1 >= attempts) {
         throw errors.unreachable(host, `${what}: ${e.message}; gave up after ${attempts} attempts`)
       }
-      const delay = backoffMs(n, init.retry.maxDelayMs)
+      const delay = Math.max(backoffMs(n, init.retry.maxDelayMs), e.afterMs ?? 0)
       init.onStatus?.(`server ${host} ${e.message}, retrying in ${seconds(delay)} (${what})`)
       await sleep(delay, undefined, init.signal ? { signal: init.signal } : undefined).catch((err: unknown) => {
         throw init.signal?.aborted ? init.signal.reason : err

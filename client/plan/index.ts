@@ -1,13 +1,16 @@
 // The install client's first network step: fetch this node's install plan and
 // everything it names, and verify it all against the pinned key. Nothing here
 // touches a disk; the caller partitions nothing unless this succeeds.
+import { randomBytes } from 'node:crypto'
 import { errors } from '../../common/errors.ts'
 import { type Manifest, verifyManifest } from '../../common/manifest.ts'
 import { type InstallPlan, type PlanArtifact, validatePlan } from '../../common/plan.ts'
+import { PLAN_SIGNATURE_HEADER } from '../../common/plan-signature.ts'
 import type { IndexTable } from '../../common/tarindex/index.ts'
 import { parseTorrentInfo, type TorrentInfo } from '../../common/torrent.ts'
 import type { ClientConfig } from '../config/index.ts'
 import { apiError, type GetInit, getWithRetry } from './http.ts'
+import { checkPlanSignature, clockWarning, type PlanSignatureCheck } from './signature.ts'
 import { checkIndexAgainstManifest, checkManifestAgainstPlan, checkPin, checkTorrentAgainstManifest } from './verify.ts'
 
 export { backoffMs } from './http.ts'
@@ -23,6 +26,8 @@ export interface FetchPlanInit {
    * everything it names is still fetched and verified with the pinned key.
    */
   planText?: string | undefined
+  /** This node's clock in ms (default Date.now), for the plan's validity window. */
+  now?: (() => number) | undefined
 }
 
 export interface VerifiedArtifact {
@@ -43,6 +48,8 @@ export interface VerifiedArtifact {
 
 export interface VerifiedPlan {
   plan: InstallPlan
+  /** The plan's verified signature (docs/plan-signing.md); undefined for a local --plan FILE. */
+  signature?: PlanSignatureCheck | undefined
   image: VerifiedArtifact
   overrides: VerifiedArtifact[]
 }
@@ -58,11 +65,12 @@ export const INDEX_LIMIT = 1024 * 1024 * 1024
 
 const JSON_TYPE = /^application\/json$/
 
-function planQuery(cfg: ClientConfig): string {
+function planQuery(cfg: ClientConfig, nonce: string): string {
   const q = new URLSearchParams()
   if (cfg.mac !== undefined) q.set('mac', cfg.mac)
   if (cfg.hostname !== undefined) q.set('hostname', cfg.hostname)
   if (cfg.ip?.mode === 'static') q.set('ip', cfg.ip.address)
+  q.set('nonce', nonce)
   const s = q.toString()
   return s === '' ? '' : `?${s}`
 }
@@ -70,18 +78,24 @@ function planQuery(cfg: ClientConfig): string {
 async function fetchPlan(
   cfg: ClientConfig,
   get: (url: string, what: string, o?: Partial<GetInit>) => ReturnType<typeof getWithRetry>,
-) {
-  const url = `${cfg.server}/api/v1/plan${planQuery(cfg)}`
+  now: () => number,
+): Promise<{ plan: InstallPlan; signature: PlanSignatureCheck }> {
+  // A fresh nonce per request: the server signs it back, so a replayed plan cannot pass, whatever the clock says.
+  const nonce = randomBytes(18).toString('base64url')
+  const url = `${cfg.server}/api/v1/plan${planQuery(cfg, nonce)}`
   const host = new URL(cfg.server).host
   const res = await get(url, 'install plan', { limit: PLAN_LIMIT, contentType: JSON_TYPE })
   if (res.status === 200) {
+    // The signature before the body is parsed: nothing in an unsigned plan is looked at.
+    const sent = { mac: cfg.mac, hostname: cfg.hostname, nonce }
+    const signature = checkPlanSignature(res.body, res.headers.get(PLAN_SIGNATURE_HEADER), sent, cfg.pubkey, now())
     let json: unknown
     try {
       json = JSON.parse(res.body.toString('utf8'))
     } catch {
       throw errors.planInvalid('plan', 'not valid JSON')
     }
-    return validatePlan(json)
+    return { plan: validatePlan(json), signature }
   }
   const e = apiError(res.body)
   if (res.status === 404) throw errors.noPlan(host, e.message ?? 'the server answered 404', e.hint)
@@ -122,7 +136,10 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
   const get = (url: string, what: string, o: Partial<GetInit> = {}) => getWithRetry(url, what, { ...base, ...o })
   const status = (m: string) => opts.onStatus?.(m)
 
-  const plan = opts.planText === undefined ? await fetchPlan(cfg, get) : localPlan(opts.planText)
+  // A local --plan FILE is trusted as root gave it (unsigned); what it names is still verified below.
+  const fetched = opts.planText === undefined ? await fetchPlan(cfg, get, opts.now ?? Date.now) : undefined
+  const plan = fetched ? fetched.plan : localPlan(opts.planText as string)
+  if (fetched?.signature.clockOff) status(clockWarning(fetched.signature))
   status(
     `plan: image ${plan.image.name}@${plan.image.version}, ${plan.overrides.length} override(s), post ${plan.post}`,
   )
@@ -173,5 +190,5 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
   const image = await one(plan.image, 'image')
   const overrides: VerifiedArtifact[] = []
   for (const o of plan.overrides) overrides.push(await one(o, 'override'))
-  return { plan, image, overrides }
+  return { plan, signature: fetched?.signature, image, overrides }
 }

@@ -52,6 +52,11 @@ export interface Reporter {
   readonly sent: number
 }
 
+/** A Retry-After in seconds (what our server sends), bounded to 10 minutes; 1 s when absent or unreadable. */
+function retryAfterMs(v: string | null): number {
+  return v !== null && /^\d{1,6}$/.test(v.trim()) ? Math.min(Number(v.trim()), 600) * 1000 : 1000
+}
+
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s)
 
 export function createReporter(init: ReporterInit): Reporter {
@@ -81,7 +86,8 @@ export function createReporter(init: ReporterInit): Reporter {
     void pump()
   }
 
-  const post = async (e: NodeEventInput): Promise<boolean> => {
+  /** true: done with it (delivered, or refused for good); false: retry with backoff; a number: retry after that many ms. */
+  const post = async (e: NodeEventInput): Promise<boolean | number> => {
     try {
       const res = await doFetch(url, {
         method: 'POST',
@@ -90,7 +96,9 @@ export function createReporter(init: ReporterInit): Reporter {
         signal: AbortSignal.timeout(10_000),
       })
       await res.arrayBuffer().catch(() => undefined)
-      // A 4xx will not get better by retrying: drop the event, keep the rest.
+      // Rate-limited (docs/plan-signing.md#rate-limits): the event is kept and sent again when told.
+      if (res.status === 429) return retryAfterMs(res.headers.get('retry-after'))
+      // Any other 4xx will not get better by retrying: drop the event, keep the rest.
       if (res.status >= 400 && res.status < 500) {
         init.onTrouble?.(`the server refused a ${e.step} event (${res.status})`)
         return true
@@ -107,7 +115,8 @@ export function createReporter(init: ReporterInit): Reporter {
     try {
       while (queue.length > 0 && !closed) {
         const e = queue[0] as NodeEventInput
-        if (await post(e)) {
+        const done = await post(e)
+        if (done === true) {
           queue.shift()
           sent++
           delay = 500
@@ -116,10 +125,14 @@ export function createReporter(init: ReporterInit): Reporter {
         }
         if (!troubled) {
           troubled = true
-          init.onTrouble?.(`cannot reach ${url} to report progress; retrying in the background`)
+          init.onTrouble?.(
+            typeof done === 'number'
+              ? `${url} is rate-limiting this address (429); keeping the events, retrying in the background`
+              : `cannot reach ${url} to report progress; retrying in the background`,
+          )
         }
         await new Promise<void>((r) => {
-          const t = setTimeout(r, delay)
+          const t = setTimeout(r, typeof done === 'number' ? Math.max(done, delay) : delay)
           t.unref()
           wake = () => {
             clearTimeout(t)

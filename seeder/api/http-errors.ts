@@ -29,6 +29,8 @@ const STATUS: Record<string, number> = {
   IMGSWARM_ERR_NOT_ADOPTED: 409,
   IMGSWARM_ERR_NODE_CONFLICT: 409,
   IMGSWARM_ERR_CSV: 400,
+  IMGSWARM_ERR_UNKNOWN_NODE: 404,
+  IMGSWARM_ERR_TOO_MANY_REQUESTS: 429,
 }
 
 export interface ErrorBody {
@@ -60,7 +62,7 @@ const STATUS_TEXT: Record<number, string> = {
   409: 'conflict with the current state',
   413: 'request body too large',
   416: 'range not satisfiable',
-  429: 'too many failed logins',
+  429: 'too many requests (failed logins, or a per-source rate limit): wait for Retry-After',
   422: 'configuration error',
   501: 'not available on this server',
   503: 'not ready',

@@ -22,7 +22,7 @@ import { Catalog } from './catalog.ts'
 import { type ApiContext, authorizeNodeRead } from './context.ts'
 import type { EventSink } from './events.ts'
 import { errorResponses, sendError } from './http-errors.ts'
-import { registerNodeRoutes } from './node-routes.ts'
+import { type NodeRoutesInit, registerNodeRoutes } from './node-routes.ts'
 import { collectRoutes, openApiDocument } from './openapi.ts'
 import { registerServerRoutes } from './server-routes.ts'
 
@@ -76,6 +76,8 @@ export interface ApiInit {
   bootCmdline?: string
   /** Listen with HTTPS (serve.tls, docs/tls.md); the server's setSecureContext swaps a renewed pair in. */
   https?: { key: string; cert: string } | undefined
+  /** Per-source rate limits of GET /api/v1/plan and POST /api/v1/events (serve.rate_limit); the plan-signing clock. */
+  nodeRoutes?: NodeRoutesInit
 }
 
 /** Builds the API with every route registered; not listening yet. */
@@ -115,7 +117,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerServerRoutes(app, ctx, { seeder: init.seeder, tracker: init.tracker })
   registerArtifacts(app, ctx, init.pack)
   registerArchiveIndex(app, ctx)
-  registerNodeRoutes(app, ctx)
+  registerNodeRoutes(app, ctx, init.nodeRoutes)
   registerFetchRoutes(app, ctx)
   if (init.fleet) registerFleetRoutes(app, ctx, init.fleet, { swarms: init.swarms })
   registerScheduleRoutes(app, ctx, { scheduler: init.scheduler ?? (() => undefined) })

@@ -7,7 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type ClientConfig, fetchVerifiedPlan, loadPubkey, resolveClientConfig } from '../../client/index.ts'
 import { bencode } from '../../common/bencode.ts'
 import { isImgswarmError } from '../../common/errors.ts'
+import { PLAN_SIGNATURE_HEADER, signPlan } from '../../common/plan-signature.ts'
 import type { Store } from '../../seeder/index.ts'
+import { loadOrCreateSigningKey } from '../../seeder/store/keys.ts'
 import { freePort, packedStore, type Running, startServe } from '../serve/harness.ts'
 import { tempDir } from '../support/tmp.ts'
 
@@ -78,7 +80,7 @@ describe('fetchVerifiedPlan with a real serve', () => {
     expect(lines.some((l) => l.includes('verified'))).toBe(true)
   })
 
-  it('refuses a manifest signed by another key, before fetching the torrent', async () => {
+  it('refuses a server signed by another key, before fetching the manifest or the torrent', async () => {
     const dir = await tempDir()
     const p = await packed(dir)
     const r = await serve(p.store)
@@ -89,8 +91,9 @@ describe('fetchVerifiedPlan with a real serve', () => {
     }
     const other = generateKeyPairSync('ed25519').publicKey
     const code = await codeOf(fetchVerifiedPlan(config(r.url, other), { signal: signal(), fetchImpl: spy }))
-    expect(code).toBe('IMGSWARM_ERR_MANIFEST_SIGNATURE')
-    expect(seen.some((s) => s.endsWith('/torrent'))).toBe(false)
+    // The plan's own signature fails first (docs/plan-signing.md): nothing it names is fetched.
+    expect(code).toBe('IMGSWARM_ERR_PLAN_SIGNATURE')
+    expect(seen.some((s) => s.endsWith('/torrent') || s.endsWith('/manifest'))).toBe(false)
   })
 
   it('refuses a manifest tampered with on the server', async () => {
@@ -182,12 +185,19 @@ describe('fetchVerifiedPlan with a real serve', () => {
   })
 
   // A man in the middle (or a confused server) that rewrites answers: fetchImpl is the seam.
-  function rewriting(path: RegExp, change: (body: Buffer) => Buffer): typeof fetch {
+  // With `resign`, a rewritten plan is signed again with that key (a confused server that holds the key).
+  function rewriting(path: RegExp, change: (body: Buffer) => Buffer, resign?: KeyObject): typeof fetch {
     return async (input, init) => {
       const res = await fetch(input, init)
-      if (!path.test(new URL(String(input)).pathname)) return res
+      const url = new URL(String(input))
+      if (!path.test(url.pathname)) return res
       const body = change(Buffer.from(await res.arrayBuffer()))
-      return new Response(new Uint8Array(body), { status: res.status, headers: res.headers })
+      const headers = new Headers(res.headers)
+      if (resign) {
+        const q = Object.fromEntries(url.searchParams)
+        headers.set(PLAN_SIGNATURE_HEADER, signPlan(body, q, resign))
+      }
+      return new Response(new Uint8Array(body), { status: res.status, headers })
     }
   }
 
@@ -195,11 +205,16 @@ describe('fetchVerifiedPlan with a real serve', () => {
     const dir = await tempDir()
     const p = await packed(dir)
     const r = await serve(p.store)
-    const fetchImpl = rewriting(/\/plan$/, (b) => {
-      const plan = JSON.parse(b.toString())
-      plan.image.sha256 = 'f'.repeat(64)
-      return Buffer.from(JSON.stringify(plan))
-    })
+    const key = (await loadOrCreateSigningKey(p.store.keysDir)).privateKey
+    const fetchImpl = rewriting(
+      /\/plan$/,
+      (b) => {
+        const plan = JSON.parse(b.toString())
+        plan.image.sha256 = 'f'.repeat(64)
+        return Buffer.from(JSON.stringify(plan))
+      },
+      key,
+    )
     const code = await codeOf(fetchVerifiedPlan(config(r.url, pinned(p.store)), { signal: signal(), fetchImpl }))
     expect(code).toBe('IMGSWARM_ERR_PLAN_MISMATCH')
   })

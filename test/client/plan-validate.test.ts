@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type ClientConfig, fetchVerifiedPlan } from '../../client/index.ts'
 import { ImgswarmError, isImgswarmError } from '../../common/errors.ts'
 import { validatePlan } from '../../common/plan.ts'
+import { PLAN_SIGNATURE_HEADER, signPlan } from '../../common/plan-signature.ts'
 import { RUNS } from '../support/fuzz.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests break plans in arbitrary ways
@@ -161,13 +162,21 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r))
 })
 
+// The hostile server holds the key the client pins: its plans pass the signature and must fail validation.
+const KEY = generateKeyPairSync('ed25519')
+
+function signed(req: IncomingMessage, text: string): Record<string, string> {
+  const nonce = new URL(req.url ?? '/', 'http://x').searchParams.get('nonce') ?? undefined
+  return { [PLAN_SIGNATURE_HEADER]: signPlan(Buffer.from(text), { nonce }, KEY.privateKey) }
+}
+
 async function hostile(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<ClientConfig> {
   const s = createServer(handler)
   servers.push(s)
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
   return {
     server: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
-    pubkey: generateKeyPairSync('ed25519').publicKey,
+    pubkey: KEY.publicKey,
     debug: false,
     retry: { attempts: 2, maxDelayMs: 20 },
     warnings: [],
@@ -175,8 +184,10 @@ async function hostile(handler: (req: IncomingMessage, res: ServerResponse) => v
 }
 
 function json(body: unknown, status = 200) {
-  return (_req: IncomingMessage, res: ServerResponse) =>
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const text = JSON.stringify(body)
+    res.writeHead(status, { 'content-type': 'application/json', ...signed(req, text) }).end(text)
+  }
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -221,7 +232,9 @@ describe('fetchVerifiedPlan against a hostile server', () => {
   })
 
   it('refuses broken JSON', async () => {
-    const cfg = await hostile((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"a":'))
+    const cfg = await hostile((req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json', ...signed(req, '{"a":') }).end('{"a":'),
+    )
     expect(await codeOf(fetchVerifiedPlan(cfg))).toBe('IMGSWARM_ERR_PLAN_INVALID')
   })
 
@@ -235,7 +248,7 @@ describe('fetchVerifiedPlan against a hostile server', () => {
     const p = goodPlan() as Json
     mutate(p)
     const cfg = await hostile((req, res) => {
-      paths.push(req.url ?? '')
+      paths.push((req.url ?? '').split('?')[0] ?? '')
       json(p)(req, res)
     })
     expect(await codeOf(fetchVerifiedPlan(cfg))).toBe('IMGSWARM_ERR_PLAN_INVALID')

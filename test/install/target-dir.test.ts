@@ -1,8 +1,8 @@
 // One node, `--target-dir` mode, against a real `serve`: the tree arrives in
 // place and verified, overrides stack in plan order, the node gets its
 // identity, its post-install script runs in a chroot, and every step shows
-// up on the server. Also: a bad key changes nothing, and an unreachable
-// server is waited for.
+// up on the server. Also: a server with another key, or a forged manifest
+// behind a signed plan, changes nothing; an unreachable server is waited for.
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -91,7 +91,27 @@ describe.runIf(isRoot)('imgswarm install --target-dir', () => {
     const r = await installNode(
       nodeArgs({ url: server.running.url, pubkey: other.pubkey, targetDir: target, hostname: 'n1' }),
     ).result
+    // The plan's own signature fails first (docs/plan-signing.md): nothing it names is even fetched.
     expect(r.status, r.stderr).toBe(3)
+    expect(r.stderr).toContain('IMGSWARM_ERR_PLAN_SIGNATURE')
+    expect(r.stderr).not.toContain('IMGSWARM_ERR_MANIFEST_SIGNATURE')
+    expect(await readdir(target).catch(() => [])).toEqual([])
+    const events = await storedEvents(server.running.url, server.store.root, 'n1')
+    expect(events.at(-1)).toMatchObject({ step: 'failed', code: 'IMGSWARM_ERR_PLAN_SIGNATURE' })
+  })
+
+  it('refuses a forged manifest behind a genuinely signed plan, before touching the target', async () => {
+    const dir = await tempDir()
+    server = await imageServer(dir, { dataMb: 1, plans: PLANS, overrides: OVERRIDES })
+    // Still valid JSON and a well-formed manifest, changed after signing: only its signature can tell.
+    const file = `${join(server.store.packedDir('image'), 'base@1')}.manifest.json`
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"tree"', '"tree" '))
+    const target = join(dir, 'target')
+    const r = await installNode(
+      nodeArgs({ url: server.running.url, pubkey: server.pubkey, targetDir: target, hostname: 'n1' }),
+    ).result
+    expect(r.status, r.stderr).toBe(3)
+    expect(r.stderr).not.toContain('IMGSWARM_ERR_PLAN_SIGNATURE')
     expect(r.stderr).toContain('IMGSWARM_ERR_MANIFEST_SIGNATURE')
     expect(await readdir(target).catch(() => [])).toEqual([])
     const events = await storedEvents(server.running.url, server.store.root, 'n1')

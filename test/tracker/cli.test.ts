@@ -75,6 +75,32 @@ describe('imgswarm tracker', () => {
     expect(await r.exited).toBe(0)
   })
 
+  it('--allow-network answers only peers from the given networks; a bad network is a usage error', async () => {
+    const r = run([
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--no-udp',
+      '--allow-network',
+      '127.0.0.1/32',
+      '--log-level',
+      'warn',
+    ])
+    const http = Number((await waitFor(r, /:(\d+)\/announce/))[1])
+    expect(r.stdout()).toMatch(/networks {2}127\.0\.0\.1\/32 \(announces from elsewhere refused\)/)
+    expect(failure(await announce(http, { infoHash: hash(2), peer: 1, port: 6881 }))).toBeUndefined()
+    expect(failure(await announce(http, { infoHash: hash(2), peer: 2, port: 6882 }, '127.0.0.2'))).toMatch(
+      /address not allowed/,
+    )
+    r.child.kill('SIGINT')
+    expect(await r.exited).toBe(0)
+
+    const bad = run(['--port', '0', '--allow-network', '10.0.0.0/40'])
+    expect(await bad.exited).toBe(2)
+    expect(bad.stderr()).toMatch(/IMGSWARM_ERR_NETWORK_LIST.*10\.0\.0\.0\/40.*prefix length must be 0 to 32/)
+  })
+
   it('a port in use is a coded error that names the port and what to do', async () => {
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))

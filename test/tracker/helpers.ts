@@ -68,9 +68,14 @@ export function announcePath(a: AnnounceArgs): string {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 32 })
 
-export function get(port: number, path: string): Promise<{ status: number; body: Buffer; type: string }> {
+/** `from`: the local address of the client socket (a second loopback address, say). */
+export function get(
+  port: number,
+  path: string,
+  from?: string,
+): Promise<{ status: number; body: Buffer; type: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, ...(from ? { localAddress: from } : {}) }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () =>
@@ -128,8 +133,8 @@ export function bdecode(buf: Buffer): Bencoded {
   return v
 }
 
-export async function announce(port: number, a: AnnounceArgs): Promise<{ [k: string]: Bencoded }> {
-  const r = await get(port, announcePath(a))
+export async function announce(port: number, a: AnnounceArgs, from?: string): Promise<{ [k: string]: Bencoded }> {
+  const r = await get(port, announcePath(a), from)
   return bdecode(r.body) as { [k: string]: Bencoded }
 }
 
@@ -140,9 +145,9 @@ export class UdpProbe {
   readonly socket: Socket = createSocket('udp4')
   #tx = 1
 
-  static async open(): Promise<UdpProbe> {
+  static async open(from = '127.0.0.1'): Promise<UdpProbe> {
     const p = new UdpProbe()
-    await new Promise<void>((resolve) => p.socket.bind(0, '127.0.0.1', resolve))
+    await new Promise<void>((resolve) => p.socket.bind(0, from, resolve))
     cleanup(() => new Promise<void>((resolve) => p.socket.close(() => resolve())))
     return p
   }
