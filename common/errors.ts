@@ -166,6 +166,10 @@ const baseErrors = {
   disk: define('IMGSWARM_ERR_DISK', 1, (dev: string, detail: string, hint?: string) =>
     hint === undefined ? { message: `${dev}: ${detail}` } : { message: `${dev}: ${detail}`, hint },
   ),
+  writeback: define('IMGSWARM_ERR_WRITEBACK', 1, (dir: string, detail: string) => ({
+    message: `the file system at ${dir} could not write the install to disk: ${detail}`,
+    hint: 'the disk returned I/O errors while flushing; check dmesg, then replace the disk (or free its backing store) and reinstall',
+  })),
   diskInUse: define('IMGSWARM_ERR_DISK_IN_USE', 1, (dev: string, detail: string) => ({
     message: `${dev} is in use: ${detail}; nothing was written`,
     hint: 'pick another disk (imgswarm.disk=), or unmount/deactivate what uses it first',

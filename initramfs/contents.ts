@@ -20,6 +20,8 @@ export const PACKAGES = [
   'grub-efi-amd64-bin',
   'kexec-tools',
   'kmod',
+  // sync -f (client/install/flush.ts): busybox's ignores what syncfs returns.
+  'coreutils',
 ]
 
 /** The kernel: the metapackage points at the versioned linux-image package. */
@@ -57,6 +59,8 @@ export const PROGRAMS = [
   '/usr/bin/grub-editenv',
   '/sbin/kexec',
   '/bin/kmod',
+  // Before busybox's applets, which never replace a program already there.
+  '/bin/sync',
 ]
 
 /** Data the programs read. */

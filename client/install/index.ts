@@ -1,6 +1,6 @@
 // `imgswarm install`: plan -> disks -> swarm download with in-place
-// extraction -> overrides -> identity -> bootloader -> report -> seed ->
-// post-action. Every step is reported to the server; success is reported
+// extraction -> overrides -> identity -> bootloader -> flush -> report ->
+// seed -> post-action. Every step is reported to the server; success is reported
 // only after the whole image verified against the signed manifest.
 import { lookup } from 'node:dns/promises'
 import { isImgswarmError } from '../../common/errors.ts'
@@ -19,6 +19,7 @@ import type { SwarmSession, SwarmStats } from '../swarm/engine/index.ts'
 import { type ArtifactInstall, installImage, installOverride, type SwarmInit } from './artifact.ts'
 import { createConsole } from './console.ts'
 import { type Destination, prepareDestination } from './destination.ts'
+import { flushTarget } from './flush.ts'
 
 export { WORK_DIR } from './destination.ts'
 
@@ -170,6 +171,9 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
       enter('bootloader', `GRUB on ${dest.applied.device}`)
       await installBootloader(target, dest.applied, { removable: o.removableEfi ?? false, say: con.say })
     }
+
+    // Nothing counts as installed until the disk has taken it (flush.ts).
+    await flushTarget({ target, mountPoints: dest.mountPoints, signal, say: con.say })
 
     const seedMax = o.seedMaxMs ?? DEFAULT_SEED_MAX_MS
     if (seedMax > 0) {

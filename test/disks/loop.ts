@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach } from 'vitest'
 
 const PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`
@@ -40,9 +40,20 @@ export function scratchDir(): string {
   return d
 }
 
-/** A sparse file of `bytes` attached as /dev/loopN with partition scanning. */
-export async function loopDisk(bytes: number): Promise<{ dev: string; file: string }> {
-  const file = join(scratchDir(), 'disk.img')
+/**
+ * A sparse file of `bytes` attached as /dev/loopN with partition scanning.
+ * `backingBytes`: the file lives on a tmpfs of that size, so the disk claims
+ * `bytes` but its writes fail (I/O error) once the tmpfs is full: a thin or
+ * failing disk whose file system above it sees free space and whose writes
+ * succeed into the page cache, failing only at write-back.
+ */
+export async function loopDisk(
+  bytes: number,
+  o: { backingBytes?: number } = {},
+): Promise<{ dev: string; file: string }> {
+  const dir = scratchDir()
+  if (o.backingBytes !== undefined) sh('mount', ['-t', 'tmpfs', '-o', `size=${o.backingBytes}`, 'imgswarm-test', dir])
+  const file = join(dir, 'disk.img')
   await writeFile(file, '')
   await truncate(file, bytes)
   const dev = sh('losetup', ['-f', '--show', '-P', file]).trim()
@@ -62,7 +73,10 @@ function ourMounts(): string[] {
 
 afterEach(() => {
   const problems: string[] = []
+  // A tmpfs that backs a loop device stays busy until the device is detached: a second round after.
+  const backing = new Set(attached.map((dev) => backingDir(dev)))
   for (const m of ourMounts()) {
+    if (backing.has(m)) continue
     try {
       sh('umount', [m])
     } catch (e) {
@@ -77,6 +91,22 @@ afterEach(() => {
       problems.push(`losetup -d ${dev}: ${(e as Error).message}`)
     }
   }
+  for (const m of ourMounts()) {
+    try {
+      sh('umount', [m])
+    } catch (e) {
+      problems.push(`umount ${m}: ${(e as Error).message}`)
+    }
+  }
   while (dirs.length > 0) rmSync(dirs.pop() as string, { recursive: true, force: true })
   if (problems.length > 0) throw new Error(`cleanup: ${problems.join('; ')}`)
 })
+
+/** The folder holding a loop device's backing file (losetup's BACK-FILE column). */
+function backingDir(dev: string): string {
+  try {
+    return dirname(sh('losetup', ['-n', '-O', 'BACK-FILE', dev]).trim())
+  } catch {
+    return ''
+  }
+}

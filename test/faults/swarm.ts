@@ -99,13 +99,15 @@ export interface NodeRun {
 export interface NodeOpts {
   /** Install into this block device instead of a target folder. */
   disk?: string
+  /** Install into this folder (e.g. a file system the test mounted) instead of a fresh one. */
+  targetDir?: string
   seedTime?: number
   extra?: string[]
 }
 
 /** `imgswarm install` in a node host, into a fresh folder (or onto `disk`). */
 export async function installOn(s: Swarm, host: Host, o: NodeOpts = {}): Promise<NodeRun> {
-  const target = join(s.dir, 'targets', host.name)
+  const target = o.targetDir ?? join(s.dir, 'targets', host.name)
   const where = o.disk === undefined ? ['--target-dir', target] : ['--disk', o.disk, '--mount-dir', target]
   await mkdir(target, { recursive: true })
   const args = ['install', '--cmdline', 'none', '--server', s.serve.url, '--pubkey', s.pubkey, ...where]
@@ -189,4 +191,22 @@ export function nodesReceived(bytes: Map<string, { toHost: number }>): number {
   let sum = 0
   for (const [name, b] of bytes) if (name !== 'server') sum += b.toHost
   return sum
+}
+
+/** Every run's result; after `ms`, throws with the tail of each unfinished node's console (and `more()`). */
+export async function allResults(runs: NodeRun[], ms: number, more: () => string = () => '') {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const tails = runs
+        .filter((r) => r.child.exitCode === null)
+        .map((r) => `--- ${r.host.name}:\n${r.stderr().split('\n').slice(-15).join('\n')}`)
+      reject(new Error(`installs still running after ${ms / 1000} s:\n${tails.join('\n')}\n${more()}`))
+    }, ms)
+  })
+  try {
+    return await Promise.race([Promise.all(runs.map((r) => r.result)), late])
+  } finally {
+    clearTimeout(timer)
+  }
 }

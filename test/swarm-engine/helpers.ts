@@ -44,18 +44,18 @@ export interface Image {
 export async function makeImage(
   seedDir: string,
   tracker: Tracker,
-  o: { size?: number; webseed?: WebSeed } = {},
+  o: { size?: number; webseed?: WebSeed; pieceLength?: number } = {},
 ): Promise<Image> {
   const data = randomBytes(o.size ?? 4 * 1024 * 1024 + 12345)
   if (o.webseed) o.webseed.data = data
   await writeFile(join(seedDir, NAME), data)
-  const h = new PieceHasher(PIECE)
+  const h = new PieceHasher(o.pieceLength ?? PIECE)
   h.update(data)
   const { pieces } = h.finish()
   const { file } = buildTorrent({
     name: NAME,
     length: data.length,
-    pieceLength: PIECE,
+    pieceLength: o.pieceLength ?? PIECE,
     pieces,
     announce: [`http://127.0.0.1:${tracker.httpPort}/announce`],
     webseeds: o.webseed ? [o.webseed.url] : [],

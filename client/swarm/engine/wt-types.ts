@@ -41,6 +41,8 @@ export interface WtTorrent {
   downloadSpeed: number
   uploadSpeed: number
   private: boolean
+  /** The chunk store (behind webtorrent's cache); get reads a whole verified piece. */
+  store: { get(index: number, cb: (err: Error | null, buf?: Uint8Array) => void): void } | null
   on(ev: 'wire', cb: (wire: WtWire, addr?: string) => void): void
   on(ev: 'verified', cb: (index: number) => void): void
   on(ev: 'warning' | 'error', cb: (err: Error | string) => void): void
@@ -49,6 +51,8 @@ export interface WtTorrent {
   removePeer(id: string): void
   /** Internal: every outgoing connection attempt (tracker peers and reconnects) goes through it. */
   _addPeer(peer: unknown, type: string, source: unknown): unknown
+  /** Internal: reserves and requests blocks of piece `index` from `wire`; false when none was requested. */
+  _request(wire: WtWire, index: number, hotswap: boolean): boolean
   /** Internal: start-up verification of the store, replaced on resume (see session.ts). */
   _verifyPieces(cb: (err: Error | null) => void): void
 }
