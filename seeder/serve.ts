@@ -61,11 +61,15 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
   if (!existsSync(pubFile)) throw errors.keyMissing(pubFile)
 
   const trackerOpts: Record<string, unknown> = {}
+  // Direct overrides (docs/secrets.md) are never seeded nor allowed on the tracker.
+  const isDirect = (kind: string, name: string) => kind === 'override' && plans?.directOverrides?.().has(name) === true
   let tlsStop: (() => void) | undefined
   const allow = setAllowList([])
   let allowed = new Set<string>()
-  const syncAllowList = (packed: { info: PackedInfo }[]) => {
-    const hashes = new Set(packed.map((p) => p.info.manifest.torrent.infoHash))
+  const syncAllowList = (packed: { kind: string; info: PackedInfo }[]) => {
+    const hashes = new Set(
+      packed.filter((p) => !isDirect(p.kind, p.info.manifest.name)).map((p) => p.info.manifest.torrent.infoHash),
+    )
     for (const h of hashes) allow.add(h)
     for (const h of allowed) if (!hashes.has(h)) allow.delete(h)
     allowed = hashes
@@ -97,6 +101,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     logger: logger.child({ component: 'seeder' }),
     // Filled in at start when serve.tls is on: the seeder announces to our HTTPS tracker.
     ...(cfg.tls ? { trackerOpts } : {}),
+    skip: (kind, info) => isDirect(kind, info.manifest.name),
   })
   const adminTokenFile = join(store.keysDir, 'admin.token')
   let api: FastifyInstance | undefined
@@ -144,7 +149,6 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     },
 
     async start() {
-      syncAllowList(await store.allPacked())
       try {
         await tracker.start()
       } catch (e) {
@@ -166,6 +170,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         plansFile: cfg.plansFile,
         logger: logger.child({ component: 'cluster' }),
       })
+      // After the plans: they say which overrides are direct, and those never reach the allow-list.
+      syncAllowList(await store.allPacked())
       // Schedules, power control and notifications (docs/schedules.md). The
       // scheduler has a connection of its own to the fleet database.
       const sc = cfg.schedule
@@ -191,6 +197,7 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
         : undefined
       api = await createApi({
         https: tls?.pair(),
+        allowInsecureDirect: cfg.allowInsecureDirect ?? false,
         store,
         adminToken: await loadOrCreateAdminToken(store.root),
         plans,

@@ -87,6 +87,29 @@ export function checkSha(a: VerifiedArtifact, got: string, where: string): void 
   }
 }
 
+/** Extracts a verified archive file into the target, through the safe-extraction rules. */
+export async function extractStaged(
+  file: string,
+  target: string,
+  what: string,
+  init: Pick<SwarmInit, 'signal' | 'warn' | 'say'>,
+): Promise<void> {
+  const sig = init.signal === undefined ? {} : { signal: init.signal }
+  const res = await extractArchive(openArchive(file, sig), target, {
+    ...sig,
+    onWarning: init.warn,
+    onEntry: (e) => {
+      // Our work folder is not the archive's to write into.
+      const first = e.path
+        .toString('latin1')
+        .replace(/^(\.\/)+/, '')
+        .split('/')[0]
+      if (first === WORK_DIR) throw errors.pathEscape(quotePath(e.path), `${WORK_DIR} is reserved for the installer`)
+    },
+  })
+  init.say(`${what}: ${res.entries} entries, ${formatBytes(res.bytes)} extracted`)
+}
+
 /** Staged: download the archive file onto the target disk, verify it whole, extract it safely. */
 async function staged(a: VerifiedArtifact, target: string, init: SwarmInit, enter: (s: Step, m: string) => void) {
   const stage = join(target, WORK_DIR, 'stage', a.artifact.infoHash)
@@ -96,20 +119,7 @@ async function staged(a: VerifiedArtifact, target: string, init: SwarmInit, ente
     const file = join(stage, a.torrentInfo.name)
     checkSha(a, await sha256Of(createReadStream(file, { highWaterMark: 1 << 20 })), file)
     enter('extract', `${refOf(a)}: SHA-256 verified; extracting`)
-    const sig = init.signal === undefined ? {} : { signal: init.signal }
-    const res = await extractArchive(openArchive(file, sig), target, {
-      ...sig,
-      onWarning: init.warn,
-      onEntry: (e) => {
-        // Our work folder is not the archive's to write into.
-        const first = e.path
-          .toString('latin1')
-          .replace(/^(\.\/)+/, '')
-          .split('/')[0]
-        if (first === WORK_DIR) throw errors.pathEscape(quotePath(e.path), `${WORK_DIR} is reserved for the installer`)
-      },
-    })
-    init.say(`${refOf(a)}: ${res.entries} entries, ${formatBytes(res.bytes)} extracted`)
+    await extractStaged(file, target, refOf(a), init)
   } catch (e) {
     await session.destroy().catch(() => undefined)
     throw e

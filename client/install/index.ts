@@ -19,6 +19,7 @@ import type { SwarmSession, SwarmStats } from '../swarm/engine/index.ts'
 import { type ArtifactInstall, installImage, installOverride, type SwarmInit } from './artifact.ts'
 import { createConsole } from './console.ts'
 import { type Destination, prepareDestination } from './destination.ts'
+import { installDirect } from './direct.ts'
 import { flushTarget } from './flush.ts'
 
 export { WORK_DIR } from './destination.ts'
@@ -144,11 +145,17 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
     sessions.push(img.session)
 
     const overrides: string[] = []
-    if (vp.overrides.length > 0) enter('overrides', `${vp.overrides.length} override(s), in plan order`)
+    const nOverrides = vp.overrides.length + vp.direct.length
+    if (nOverrides > 0) enter('overrides', `${nOverrides} override(s), in plan order`)
     for (const ov of vp.overrides) {
       const got = await installOverride(ov, target, swarm)
       sessions.push(got.session)
       overrides.push(`${ov.artifact.name}@${ov.artifact.version}`)
+    }
+    // Direct (secret) overrides last, from the server only (docs/secrets.md).
+    for (const d of vp.direct) {
+      await installDirect(d, target, { fetchImpl: fetchImpl ?? fetch, signal, say: con.say, warn: con.warn })
+      overrides.push(`${d.artifact.name}@${d.artifact.version} (direct)`)
     }
 
     enter('identity', `host name ${hostname ?? '(from the image)'}, machine-id, ssh host keys, post-install scripts`)

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { errors } from '../../common/errors.ts'
 import { type Manifest, verifyManifest } from '../../common/manifest.ts'
-import { type InstallPlan, type PlanArtifact, validatePlan } from '../../common/plan.ts'
+import { type DirectArtifact, type InstallPlan, type PlanArtifact, validatePlan } from '../../common/plan.ts'
 import { PLAN_SIGNATURE_HEADER } from '../../common/plan-signature.ts'
 import type { IndexTable } from '../../common/tarindex/index.ts'
 import { parseTorrentInfo, type TorrentInfo } from '../../common/torrent.ts'
@@ -46,12 +46,23 @@ export interface VerifiedArtifact {
   index: IndexTable | null
 }
 
+/** A direct (secret) override whose signed manifest was fetched with the ticket and verified. */
+export interface VerifiedDirect {
+  artifact: DirectArtifact
+  manifest: Manifest
+  /** Absolute URL of the archive; GET it with `Authorization: Bearer <ticket>`. */
+  archiveUrl: string
+  ticket: string
+}
+
 export interface VerifiedPlan {
   plan: InstallPlan
   /** The plan's verified signature (docs/plan-signing.md); undefined for a local --plan FILE. */
   signature?: PlanSignatureCheck | undefined
   image: VerifiedArtifact
   overrides: VerifiedArtifact[]
+  /** Direct overrides, applied after `overrides` (docs/secrets.md). */
+  direct: VerifiedDirect[]
 }
 
 export const PLAN_LIMIT = 1024 * 1024
@@ -99,6 +110,10 @@ async function fetchPlan(
   }
   const e = apiError(res.body)
   if (res.status === 404) throw errors.noPlan(host, e.message ?? 'the server answered 404', e.hint)
+  // The plan has a direct (secret) override and the server has no TLS: the server's own words.
+  if (res.status === 403 && e.code === 'IMGSWARM_ERR_DIRECT_INSECURE') {
+    throw errors.directInsecure(`the install plan from ${host}`)
+  }
   if (res.status === 409) {
     const who = cfg.hostname ?? cfg.mac ?? 'this node'
     // The server words it with the same error: keep its detail, not its prefix twice.
@@ -145,17 +160,24 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
   )
   checkPin(cfg.image, plan)
 
+  const body = async (
+    path: string,
+    what: string,
+    limit: number,
+    contentType?: RegExp,
+    extra: Partial<GetInit> = {},
+  ) => {
+    const url = `${cfg.server}${path}`
+    const res = await get(url, what, { limit, ...(contentType ? { contentType } : {}), ...extra })
+    if (res.status !== 200) {
+      const e = apiError(res.body)
+      throw errors.badResponse(url, `answered ${res.status}${e.message ? `: ${e.message}` : ''}`)
+    }
+    return { url, bytes: res.body }
+  }
+
   const one = async (a: PlanArtifact, kind: 'image' | 'override'): Promise<VerifiedArtifact> => {
     const ref = `${kind} ${a.name}@${a.version}`
-    const body = async (path: string, what: string, limit: number, contentType?: RegExp) => {
-      const url = `${cfg.server}${path}`
-      const res = await get(url, what, { limit, ...(contentType ? { contentType } : {}) })
-      if (res.status !== 200) {
-        const e = apiError(res.body)
-        throw errors.badResponse(url, `answered ${res.status}${e.message ? `: ${e.message}` : ''}`)
-      }
-      return { url, bytes: res.body }
-    }
     const mf = await body(a.manifest, `manifest of ${ref}`, MANIFEST_LIMIT)
     const sig = await body(a.signature, `signature of ${ref}`, SIGNATURE_LIMIT)
     // The signature first: nothing in the manifest is looked at before it is verified.
@@ -187,8 +209,31 @@ export async function fetchVerifiedPlan(cfg: ClientConfig, opts: FetchPlanInit =
     return { artifact: a, manifest, torrent: t.bytes, torrentInfo, webseedUrl: `${cfg.server}${a.webseed}`, index }
   }
 
+  // Direct overrides: the manifest and its signature come from the ticket route, verified like the others.
+  const directOne = async (d: DirectArtifact, ticket: string): Promise<VerifiedDirect> => {
+    const ref = `direct override ${d.name}@${d.version}`
+    const fetchImpl = withBearer(base.fetchImpl, ticket)
+    const mf = await body(d.manifest, `manifest of ${ref}`, MANIFEST_LIMIT, undefined, { fetchImpl })
+    const sig = await body(d.signature, `signature of ${ref}`, SIGNATURE_LIMIT, undefined, { fetchImpl })
+    const manifest = verifyManifest(mf.bytes, sig.bytes, cfg.pubkey, mf.url)
+    checkManifestAgainstPlan(manifest, d, 'override', `${ref} (${mf.url})`)
+    status(`${ref}: manifest signature and plan verified; it comes from the server only, never the swarm`)
+    return { artifact: d, manifest, archiveUrl: `${cfg.server}${d.archive}`, ticket }
+  }
+
   const image = await one(plan.image, 'image')
   const overrides: VerifiedArtifact[] = []
   for (const o of plan.overrides) overrides.push(await one(o, 'override'))
-  return { plan, signature: fetched?.signature, image, overrides }
+  const direct: VerifiedDirect[] = []
+  for (const d of plan.direct ?? []) direct.push(await directOne(d, plan.ticket as string))
+  return { plan, signature: fetched?.signature, image, overrides, direct }
+}
+
+/** `fetchImpl` with `Authorization: Bearer <ticket>` on every request. */
+export function withBearer(fetchImpl: typeof fetch, ticket: string): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers)
+    headers.set('authorization', `Bearer ${ticket}`)
+    return fetchImpl(input, { ...init, headers })
+  }
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { errors } from '../../common/errors.ts'
 import type { Manifest } from '../../common/manifest.ts'
 import { formatRef, parseRef } from '../../common/names.ts'
-import type { InstallPlan, PlanArtifact } from '../../common/plan.ts'
+import type { DirectArtifact, InstallPlan, PlanArtifact } from '../../common/plan.ts'
 import { IndexTable, parseIndex } from '../../common/tarindex/index.ts'
 import type { TorrentInfo } from '../../common/torrent.ts'
 
@@ -21,7 +21,7 @@ export function checkPin(pin: string | undefined, plan: InstallPlan): void {
 /** Every field the plan states about an archive must be what the signed manifest says. */
 export function checkManifestAgainstPlan(
   m: Manifest,
-  a: PlanArtifact,
+  a: PlanArtifact | DirectArtifact,
   kind: 'image' | 'override',
   where: string,
 ): void {
@@ -29,7 +29,8 @@ export function checkManifestAgainstPlan(
     ['kind', m.kind, kind],
     ['name', m.name, a.name],
     ['version', m.version, a.version],
-    ['torrent.infoHash', m.torrent.infoHash, a.infoHash],
+    // A direct override has no info hash in the plan: its bytes never come from the swarm.
+    ...('infoHash' in a ? [['torrent.infoHash', m.torrent.infoHash, a.infoHash] as [string, unknown, unknown]] : []),
     ['archive.size', m.archive.size, a.size],
     ['archive.sha256', m.archive.sha256, a.sha256],
     ['archive.compression', m.archive.compression, a.compression],

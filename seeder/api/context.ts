@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../../common/errors.ts'
 import { formatRef } from '../../common/names.ts'
+import type { Direct } from '../direct/index.ts'
 import type { Fleet } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
 import { authorizeContentRead } from '../publish/access.ts'
@@ -24,6 +25,8 @@ export interface ApiContext {
   granted: Map<string, number>
   /** The fleet database (serve opens STORE/fleet.db); without it the fleet routes are not registered. */
   fleet?: Fleet | undefined
+  /** Direct (secret) overrides and their install tickets (seeder/direct, docs/secrets.md). */
+  direct?: Direct | undefined
 }
 
 /**
@@ -70,6 +73,14 @@ export async function authorizeNodeRead(
   version: string,
   req: FastifyRequest,
 ): Promise<void> {
+  // A direct override's torrent, web seed and index are for the admin only: nodes use the ticket route.
+  if (ctx.direct?.isDirect(kind, name) && !ctx.auth.check(req)) {
+    throw errors.notFound(
+      kind,
+      formatRef(name, version),
+      'it is a direct override: nodes fetch it with their install ticket only (docs/secrets.md)',
+    )
+  }
   if (!ctx.nodeReadsRestricted || ctx.auth.check(req)) return
   // Content is never in a plan: its own rule (published --public, docs/content.md).
   if (kind === 'content') return authorizeContentRead(ctx, name, version)

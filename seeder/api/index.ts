@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from '../../common/log.ts'
 import { registerBootRoutes } from '../boot/index.ts'
 import { registerDashboard } from '../dashboard/index.ts'
+import { createDirect, registerDirectRoutes } from '../direct/index.ts'
 import { type Fleet, registerFleetRoutes, type SwarmSources } from '../fleet/index.ts'
 import type { PlanSource } from '../plans/index.ts'
 import { type Power, registerPowerRoutes } from '../power/index.ts'
@@ -76,6 +77,8 @@ export interface ApiInit {
   bootCmdline?: string
   /** Listen with HTTPS (serve.tls, docs/tls.md); the server's setSecureContext swaps a renewed pair in. */
   https?: { key: string; cert: string } | undefined
+  /** serve.allow_insecure_direct: serve direct overrides without TLS (docs/secrets.md). */
+  allowInsecureDirect?: boolean
   /** Per-source rate limits of GET /api/v1/plan and POST /api/v1/events (serve.rate_limit); the plan-signing clock. */
   nodeRoutes?: NodeRoutesInit
 }
@@ -106,6 +109,14 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
     granted: new Map(),
     fleet: init.fleet,
   }
+  const direct = createDirect({
+    names: () => init.plans.directOverrides?.() ?? new Set(),
+    tls: init.https !== undefined,
+    allowInsecure: init.allowInsecureDirect ?? false,
+    packed: (kind, name, version) => ctx.catalog.packed(kind, name, version),
+    logger: init.logger?.child({ component: 'direct' }),
+  })
+  ctx.direct = direct
   collectRoutes(app)
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply))
   app.setNotFoundHandler((req, reply) =>
@@ -117,6 +128,7 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerServerRoutes(app, ctx, { seeder: init.seeder, tracker: init.tracker })
   registerArtifacts(app, ctx, init.pack)
   registerArchiveIndex(app, ctx)
+  registerDirectRoutes(app, direct)
   registerNodeRoutes(app, ctx, init.nodeRoutes)
   registerFetchRoutes(app, ctx)
   if (init.fleet) registerFleetRoutes(app, ctx, init.fleet, { swarms: init.swarms })

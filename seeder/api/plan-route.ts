@@ -60,7 +60,7 @@ export function registerPlanRoute(app: FastifyInstance, ctx: ApiContext, init: P
             },
           },
         },
-        response: { 200: installPlanSchema, ...errorResponses(400, 404, 409, 429) },
+        response: { 200: installPlanSchema, ...errorResponses(400, 403, 404, 409, 429) },
       },
     },
     async (req, reply) => {
@@ -93,7 +93,9 @@ export function registerPlanRoute(app: FastifyInstance, ctx: ApiContext, init: P
         }
       }
       if (!spec) throw noPlan(ctx, q, ip, adopted)
-      const plan = await resolvePlan(ctx.catalog, spec, ctx.plansOrigin)
+      // Direct overrides go into the plan's direct list, with a ticket for this address (seeder/direct).
+      const resolved = await resolvePlan(ctx.catalog, spec, ctx.plansOrigin, ctx.plans.directOverrides?.())
+      const plan = ctx.direct ? ctx.direct.issue(resolved, req.ip) : resolved
       grant(ctx, 'image', plan.image.name, plan.image.version)
       for (const o of plan.overrides) grant(ctx, 'override', o.name, o.version)
       ctx.fleet?.planServed(who, `${plan.image.name}@${plan.image.version}`, plan.node.hostname)

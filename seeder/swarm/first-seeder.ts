@@ -30,6 +30,8 @@ export interface FirstSeederInit {
   pollMs?: number
   /** webtorrent tracker options, e.g. { proxyOpts: { httpsAgent } } to announce over HTTPS with serve's own CA. */
   trackerOpts?: Record<string, unknown>
+  /** Packs never to seed (direct overrides, docs/secrets.md); one already seeded is dropped at the next refresh. */
+  skip?: (kind: Kind, info: PackedInfo) => boolean
   logger?: Logger
 }
 
@@ -172,7 +174,9 @@ export class FirstSeeder {
   }
 
   async #refresh(given?: { kind: Kind; info: PackedInfo }[]): Promise<void> {
-    const packed = given ?? (await this.#init.store.allPacked())
+    const skip = this.#init.skip
+    const all = given ?? (await this.#init.store.allPacked())
+    const packed = skip ? all.filter((p) => !skip(p.kind, p.info)) : all
     const present = new Set<string>()
     for (const { kind, info } of packed) {
       const hash = info.manifest.torrent.infoHash

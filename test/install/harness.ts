@@ -83,6 +83,8 @@ export async function imageServer(
     serve?: Record<string, unknown>
     /** More files next to plans.toml (a layout file, say), relative to the store root. */
     files?: Record<string, string>
+    /** Starts the server instead of startServe (a TLS serve, say). */
+    start?: (store: Store) => Promise<Running>
   },
 ): Promise<ImageServer> {
   const store = new Store(join(dir, 'store'))
@@ -107,7 +109,7 @@ export async function imageServer(
   }
   await writeFile(join(store.root, 'plans.toml'), o.plans)
   for (const [name, text] of Object.entries(o.files ?? {})) await writeFile(join(store.root, name), text)
-  const running = await startServe(store, o.serve ?? {})
+  const running = o.start ? await o.start(store) : await startServe(store, o.serve ?? {})
   return { store, running, pubkey: join(store.root, 'keys', 'manifest-signing.pub') }
 }
 
