@@ -73,12 +73,23 @@ function b64url(b: Buffer): string {
   return b.toString('base64url')
 }
 
+// Deriving the key id costs as much as the signature itself (~75 us each here): once per key.
+const KEY_IDS = new WeakMap<KeyObject, string>()
+function signingKeyId(privateKey: KeyObject): string {
+  let id = KEY_IDS.get(privateKey)
+  if (id === undefined) {
+    id = keyId(createPublicKey(privateKey))
+    KEY_IDS.set(privateKey, id)
+  }
+  return id
+}
+
 /** Signs a plan body for the node that asked for it; returns the header value. */
 export function signPlan(body: Buffer, q: PlanRequestIdentity, privateKey: KeyObject, now = Date.now()): string {
   const claims: PlanClaims = {
     v: 1,
     alg: 'ed25519',
-    keyId: keyId(createPublicKey(privateKey)),
+    keyId: signingKeyId(privateKey),
     sha256: createHash('sha256').update(body).digest('hex'),
     ...boundIdentity(q),
     issuedAt: new Date(now).toISOString(),
