@@ -8,6 +8,7 @@ import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:
 import { normalizeHostname, normalizeMac } from './cmdline.ts'
 import { signErrors } from './errors-sign.ts'
 import { keyId } from './manifest.ts'
+import { plainAddress } from './networks.ts'
 
 /** The response header that carries the signature. */
 export const PLAN_SIGNATURE_HEADER = 'x-imgswarm-plan-signature'
@@ -24,7 +25,7 @@ const NONCE = new RegExp(NONCE_PATTERN)
 const HEADER_LIMIT = 4096
 const HEX64 = /^[0-9a-f]{64}$/
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/
-const CLAIM_KEYS = ['v', 'alg', 'keyId', 'sha256', 'mac', 'hostname', 'nonce', 'issuedAt', 'expiresAt'] as const
+const CLAIM_KEYS = ['v', 'alg', 'keyId', 'sha256', 'mac', 'hostname', 'ip', 'nonce', 'issuedAt', 'expiresAt'] as const
 
 export interface PlanClaims {
   v: 1
@@ -36,6 +37,8 @@ export interface PlanClaims {
   mac: string | null
   /** The host name the plan was asked for (normalized), or null. */
   hostname: string | null
+  /** The ip the plan was asked for (a static address; normalized), or null when the request named none. */
+  ip: string | null
   /** The client's nonce, echoed; null when the request carried none. */
   nonce: string | null
   issuedAt: string
@@ -45,6 +48,7 @@ export interface PlanClaims {
 export interface PlanRequestIdentity {
   mac?: string | undefined
   hostname?: string | undefined
+  ip?: string | undefined
   nonce?: string | undefined
 }
 
@@ -53,12 +57,14 @@ export function isNonce(v: string): boolean {
 }
 
 /** The identity as it is bound into the claims: normalized, null when absent or invalid. */
-export function boundIdentity(q: PlanRequestIdentity): Pick<PlanClaims, 'mac' | 'hostname' | 'nonce'> {
+export function boundIdentity(q: PlanRequestIdentity): Pick<PlanClaims, 'mac' | 'hostname' | 'ip' | 'nonce'> {
   const mac = q.mac === undefined ? undefined : normalizeMac(q.mac.trim())
   const hostname = q.hostname === undefined ? undefined : normalizeHostname(q.hostname.trim())
+  const ip = q.ip === undefined ? undefined : plainAddress(q.ip)
   return {
     mac: mac ?? null,
     hostname: hostname ?? null,
+    ip: ip ?? null,
     nonce: q.nonce !== undefined && isNonce(q.nonce) ? q.nonce : null,
   }
 }
@@ -67,12 +73,23 @@ function b64url(b: Buffer): string {
   return b.toString('base64url')
 }
 
+// Deriving the key id costs as much as the signature itself (~75 us each here): once per key.
+const KEY_IDS = new WeakMap<KeyObject, string>()
+function signingKeyId(privateKey: KeyObject): string {
+  let id = KEY_IDS.get(privateKey)
+  if (id === undefined) {
+    id = keyId(createPublicKey(privateKey))
+    KEY_IDS.set(privateKey, id)
+  }
+  return id
+}
+
 /** Signs a plan body for the node that asked for it; returns the header value. */
 export function signPlan(body: Buffer, q: PlanRequestIdentity, privateKey: KeyObject, now = Date.now()): string {
   const claims: PlanClaims = {
     v: 1,
     alg: 'ed25519',
-    keyId: keyId(createPublicKey(privateKey)),
+    keyId: signingKeyId(privateKey),
     sha256: createHash('sha256').update(body).digest('hex'),
     ...boundIdentity(q),
     issuedAt: new Date(now).toISOString(),
@@ -93,13 +110,14 @@ function validateClaims(v: unknown, bad: (d: string) => Error): PlanClaims {
   if (typeof c.keyId !== 'string' || typeof c.sha256 !== 'string' || !HEX64.test(c.sha256)) {
     throw bad('keyId and sha256 must be set')
   }
-  const nullable = (k: 'mac' | 'hostname' | 'nonce') => {
+  const nullable = (k: 'mac' | 'hostname' | 'ip' | 'nonce') => {
     if (c[k] !== null && (typeof c[k] !== 'string' || (c[k] as string).length > 253)) {
       throw bad(`${k} must be a string or null`)
     }
   }
   nullable('mac')
   nullable('hostname')
+  nullable('ip')
   nullable('nonce')
   for (const k of ['issuedAt', 'expiresAt'] as const) {
     if (typeof c[k] !== 'string' || !ISO.test(c[k] as string) || Number.isNaN(Date.parse(c[k] as string))) {

@@ -67,7 +67,7 @@ export function installCommand(): Command {
     .option('--hostname <name>', "this node's host name (default: the plan's)")
     .option('--image <name[@ver]>', 'pin: refuse a plan that names another image')
     .option('--mac <mac>', 'MAC address to identify this node to the server')
-    .option('--ip <spec>', 'static address as in imgswarm.ip= (ADDR/PREFIX:GATEWAY[:DNS]) or dhcp')
+    .option('--ip <spec>', 'static address as in imgswarm.ip= (ADDR/PREFIX,GATEWAY[,DNS…]) or dhcp')
     .addOption(new Option('--post <action>', "post-action (default: the plan's)").choices([...POST_ACTIONS]))
     .option('--monitor <url>', 'where progress events go (default: the server)')
     .option('--plan <file>', 'use this install plan (JSON, as GET /api/v1/plan answers) instead of asking the server')

@@ -98,7 +98,12 @@ async function fetchPlan(
   const res = await get(url, 'install plan', { limit: PLAN_LIMIT, contentType: JSON_TYPE })
   if (res.status === 200) {
     // The signature before the body is parsed: nothing in an unsigned plan is looked at.
-    const sent = { mac: cfg.mac, hostname: cfg.hostname, nonce }
+    const sent = {
+      mac: cfg.mac,
+      hostname: cfg.hostname,
+      ip: cfg.ip?.mode === 'static' ? cfg.ip.address : undefined,
+      nonce,
+    }
     const signature = checkPlanSignature(res.body, res.headers.get(PLAN_SIGNATURE_HEADER), sent, cfg.pubkey, now())
     let json: unknown
     try {

@@ -44,7 +44,7 @@ export function checkPlanSignature(
 ): PlanSignatureCheck {
   const claims = verifyPlanSignature(body, header, pub)
   const want = boundIdentity(sent)
-  for (const k of ['mac', 'hostname'] as const) {
+  for (const k of ['mac', 'hostname', 'ip'] as const) {
     if (claims[k] !== want[k]) {
       throw signErrors.planNotForNode(
         `it names ${k} ${claims[k] ?? '(none)'}, this node asked as ${k} ${want[k] ?? '(none)'}`,

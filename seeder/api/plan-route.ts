@@ -43,7 +43,7 @@ export function registerPlanRoute(app: FastifyInstance, ctx: ApiContext, init: P
         summary: 'The install plan of the calling node, signed',
         description:
           'Matched by mac, then hostname, then ip; without ip the request source address is used. Node-facing, no token. ' +
-          'The X-Imgswarm-Plan-Signature header signs the body for the mac, hostname and nonce asked for (docs/plan-signing.md). ' +
+          'The X-Imgswarm-Plan-Signature header signs the body for the mac, hostname, ip and nonce asked for (docs/plan-signing.md). ' +
           'Nodes the plans do not name get 404 IMGSWARM_ERR_UNKNOWN_NODE, unless a group allows auto_enrol.',
         tags: ['nodes'],
         querystring: {
@@ -104,7 +104,7 @@ export function registerPlanRoute(app: FastifyInstance, ctx: ApiContext, init: P
       const key = await signingKey()
       const sig = signPlan(
         Buffer.from(body),
-        { mac: q.mac, hostname: q.hostname, nonce: q.nonce },
+        { mac: q.mac, hostname: q.hostname, ip: q.ip, nonce: q.nonce },
         key.privateKey,
         now(),
       )

@@ -139,11 +139,11 @@ export async function installVia(
   dir: string,
   server: string,
   pubkey: string,
-  o: { hostname?: string; mac?: string; clockShift?: string; name: string },
+  o: { hostname?: string; mac?: string; ip?: string; clockShift?: string; name: string },
 ): Promise<Node> {
   const target = join(dir, `target-${o.name}`)
   await mkdir(target)
-  const extra = o.mac === undefined ? [] : ['--mac', o.mac]
+  const extra = [...(o.mac === undefined ? [] : ['--mac', o.mac]), ...(o.ip === undefined ? [] : ['--ip', o.ip])]
   const args = nodeArgs({ url: server, pubkey, targetDir: target, hostname: o.hostname ?? 'n1', extra })
   const env: NodeJS.ProcessEnv =
     o.clockShift === undefined

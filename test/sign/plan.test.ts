@@ -136,4 +136,15 @@ describe.runIf(isRoot)('signed install plans through a man in the middle', () =>
     await expectRefused(node, 'IMGSWARM_ERR_PLAN_NOT_FOR_NODE', proxy, 'n1')
     expect(node.run.stderr).toContain('it names mac 52:54:00:00:00:02, this node asked as mac 52:54:00:00:00:01')
   })
+
+  it('refuses a plan signed for another static address (IMGSWARM_ERR_PLAN_NOT_FOR_NODE: ip)', async () => {
+    proxy = await manInTheMiddle(server.running.url, { query: (q) => q.set('ip', '10.0.0.6') })
+    const node = await installVia(dir, proxy.url, server.pubkey, {
+      hostname: 'n1',
+      ip: '10.0.0.5/24,10.0.0.1',
+      name: 'other-ip',
+    })
+    await expectRefused(node, 'IMGSWARM_ERR_PLAN_NOT_FOR_NODE', proxy, 'n1')
+    expect(node.run.stderr).toContain('it names ip 10.0.0.6, this node asked as ip 10.0.0.5')
+  })
 })
