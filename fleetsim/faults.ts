@@ -6,7 +6,7 @@
 // - partition: some hosts' ports move to a second bridge, so each side still
 //   reaches its own members but nothing crosses; heal() moves them back.
 // Both go through `ip` only (this kernel has no netem, no bridge VLAN
-// filtering and no device mapper). docs/faults.md.
+// filtering and no device mapper). docs/fleet-harness.md#faults.
 import { errors } from '../common/errors.ts'
 import { batch, run, toolPath } from './commands.ts'
 import type { Fleet, Host } from './index.ts'
