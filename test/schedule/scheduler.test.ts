@@ -27,6 +27,7 @@ interface World {
   fleet: Fleet
   clock: { t: Date; now(): Date }
   packets: Buffer[]
+  port: number
   hooks: Notification[]
   open(catchUpSec?: number): Scheduler
 }
@@ -91,6 +92,7 @@ async function world(): Promise<World> {
     fleet,
     clock,
     packets,
+    port: udp.address().port,
     hooks,
     open(catchUpSec = 3600) {
       const db: DatabaseSync = openFleetDatabase(join(dir, 'fleet.db'))
@@ -145,6 +147,7 @@ describe('a scheduled reimage', () => {
     await until(() => w.packets.length >= 6)
     const macs = new Set(w.packets.map((p) => p.toString('hex')))
     expect(macs).toEqual(new Set(['52:54:00:00:01:01', '52:54:00:00:01:02'].map((m) => magicFor(m).toString('hex'))))
+    expect(run?.nodes[0]?.power).toBe(`wol: magic packet to 127.0.0.1:${w.port}`)
     expect(s.get(sched.id).nextRun).toBe('2026-12-12T03:00:00.000Z')
 
     // One node installs, one fails: the run closes as partial, notified, and the failed install too.
@@ -186,6 +189,22 @@ describe('a scheduled reimage', () => {
       result: 'timeout',
       message: expect.stringContaining('still open: lab001'),
     })
+  })
+})
+
+describe('poweroff and reboot', () => {
+  it('go to the power driver alone; a driver that cannot do it fails the run, node by node', async () => {
+    const s = w.open()
+    const off = s.add({ group: 'lab', cron: '0 3 * * 6', action: 'poweroff' }, 't')
+    const run = await s.runNow(off.id, 't')
+    expect(run).toMatchObject({ result: 'failed', message: 'poweroff sent to 0 of 1 node(s)' })
+    expect(run.nodes[0]?.power).toMatch(/^error: power \(wol\) lab001: Wake-on-LAN can only wake/)
+    const reboot = s.add({ group: 'lab', cron: '0 3 * * 6', action: 'reboot', power: 'none' }, 't')
+    expect(await s.runNow(reboot.id, 't')).toMatchObject({
+      result: 'done',
+      nodes: [{ id: 'lab001', power: 'none: nothing to do' }],
+    })
+    expect(w.fleet.node('lab001').state).toBe('idle')
   })
 })
 
