@@ -3,7 +3,7 @@
 // nothing, and power results come back per node.
 import { execFile } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -166,5 +166,19 @@ describe('power routes', () => {
     )
     expect((await call('POST', '/api/v1/nodes/web01/power', { op: 'explode' })).status).toBe(400)
     expect((await call('POST', '/api/v1/nodes/web01/power', { op: 'on', driver: 'telnet' })).status).toBe(400)
+  })
+})
+
+describe('a broken power file', () => {
+  it('stops serve at start with a coded error naming the entry', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'imgswarm-sched-pf-'))
+    try {
+      const { store } = await packedStore(d, 1)
+      await writeFile(join(store.root, 'power.toml'), '[[host]]\nhosts = "n[01-04]"\ndriver = "telnet"\n')
+      const err = await startServe(store, { udp: false, schedule: scheduleConfig('t.toml', {}) }).catch((e) => e)
+      expect(err).toMatchObject({ code: 'IMGSWARM_ERR_POWER_CONFIG', message: expect.stringContaining('[[host]] #1') })
+    } finally {
+      await rm(d, { recursive: true, force: true })
+    }
   })
 })
