@@ -247,6 +247,25 @@ describe('missed runs (serve was down)', () => {
   })
 })
 
+describe('pausing', () => {
+  it('a disabled schedule does not run; enabled again, its next run counts from now and nothing is skipped', async () => {
+    const s = w.open()
+    await s.start()
+    const sched = s.add({ group: 'render', cron: '0 3 * * 6', timezone: 'UTC', action: 'reimage' }, 't')
+    expect(s.setEnabled(sched.id, false).enabled).toBe(false)
+    w.clock.t = new Date('2026-12-05T03:00:30Z')
+    await s.tick()
+    expect(s.runs(sched.id, 5)).toEqual([])
+    expect(w.fleet.node('rn001').state).toBe('idle')
+    w.clock.t = new Date('2026-12-08T10:00:00Z')
+    const back = s.setEnabled(sched.id, true)
+    expect(back).toMatchObject({ enabled: true, nextRun: '2026-12-12T03:00:00.000Z' })
+    await s.tick()
+    expect(s.runs(sched.id, 5)).toEqual([])
+    expect(() => s.setEnabled(42, true)).toThrow(expect.objectContaining({ code: 'IMGSWARM_ERR_SCHEDULE_NOT_FOUND' }))
+  })
+})
+
 describe('what a schedule may be', () => {
   it('refuses update (no node agent yet), a bad group, cron or zone, and --to on a reimage, with coded errors', async () => {
     const s = w.open()
