@@ -149,6 +149,8 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
     },
 
     async start() {
+      // The power file first: a broken one stops the start before anything listens.
+      if (cfg.schedule) power = createPower({ config: cfg.schedule.power, storeRoot: store.root })
       try {
         await tracker.start()
       } catch (e) {
@@ -176,7 +178,6 @@ export async function createImageServer(init: ImageServerInit): Promise<ImageSer
       // scheduler has a connection of its own to the fleet database.
       const sc = cfg.schedule
       if (sc) {
-        power = createPower({ config: sc.power, storeRoot: store.root })
         const notifier = createNotifier(
           { config: sc.notify, server: cfg.publicUrl },
           { logger: logger.child({ component: 'notify' }) },

@@ -48,6 +48,7 @@ export interface FleetBackend {
   schedule(id: number): Promise<{ schedule: ScheduleRow; runs: RunRow[] }>
   addSchedule(s: NewSchedule): Promise<ScheduleRow>
   removeSchedule(id: number): Promise<ScheduleRow>
+  enableSchedule(id: number, enabled: boolean): Promise<ScheduleRow>
   runSchedule(id: number): Promise<RunRow>
   /** Power for one node (`id`) or every node of a group. */
   power(target: { id: string } | { group: string }, op: PowerVerb, driver?: PowerDriverName): Promise<PowerOutcome[]>
@@ -87,6 +88,7 @@ function directBackend(file: string, who: string, config: Config): FleetBackend 
     schedule: async (id) => ({ schedule: scheduler().get(id), runs: scheduler().runs(id, 50) }),
     addSchedule: async (s) => scheduler().add(s, by),
     removeSchedule: async (id) => scheduler().remove(id),
+    enableSchedule: async (id, on) => scheduler().setEnabled(id, on),
     async runSchedule(id) {
       const s = scheduler()
       const run = await s.runNow(id, by)
@@ -214,6 +216,9 @@ class HttpBackend implements FleetBackend {
   }
   removeSchedule(id: number) {
     return this.call<{ schedule: ScheduleRow }>('DELETE', `/api/v1/schedules/${id}`).then((r) => r.schedule)
+  }
+  enableSchedule(id: number, enabled: boolean) {
+    return this.call<{ schedule: ScheduleRow }>('PATCH', `/api/v1/schedules/${id}`, { enabled }).then((r) => r.schedule)
   }
   runSchedule(id: number) {
     return this.call<{ run: RunRow }>('POST', `/api/v1/schedules/${id}/run`, {}).then((r) => r.run)

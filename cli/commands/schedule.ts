@@ -159,6 +159,38 @@ ${WHERE}`,
       })
     })
 
+  for (const [verb, on] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    opts(cmd.command(verb))
+      .description(
+        on
+          ? 'resume a paused schedule (its next run is counted from now)'
+          : 'pause a schedule: it does not run until enabled again',
+      )
+      .argument('<id>', 'the schedule number', idArg)
+      .addHelpText(
+        'after',
+        `
+Runs that fall while a schedule is paused are not missed runs: nothing is caught up or
+reported as skipped when it is enabled again.
+
+Example:
+  imgswarm schedule ${verb} 1
+${WHERE}`,
+      )
+      .action(async (id: number, o: SchedOpts) => {
+        await withBackend(o, async (b) => {
+          const s = await b.enableSchedule(id, on)
+          if (o.json) return printJson({ ok: true, schedule: s })
+          process.stdout.write(
+            `schedule #${s.id} (${s.action} ${s.group}) ${on ? `enabled; next run ${dash(s.nextRun)}` : 'disabled'}\n`,
+          )
+        })
+      })
+  }
+
   opts(cmd.command('run-now'))
     .description("run a schedule's action now (its next cron run stays as it is)")
     .argument('<id>', 'the schedule number', idArg)

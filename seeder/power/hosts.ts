@@ -24,6 +24,8 @@ export interface HostPower {
 }
 
 const MAX_BYTES = 4 * 1024 * 1024
+/** Host names a whole file may expand to: a range is capped on its own, a list of ranges is not. */
+export const MAX_POWER_HOSTS = 1_000_000
 
 function opt(file: string, where: string, t: Record<string, unknown>, k: string): string | undefined {
   const v = t[k]
@@ -43,6 +45,7 @@ export function parsePowerHosts(text: string, file: string): HostPower[] {
   for (const k of Object.keys(doc)) if (k !== 'host') throw errors.powerConfig(file, `unknown key ${k} (use [[host]])`)
   const list = doc.host ?? []
   if (!Array.isArray(list)) throw errors.powerConfig(file, 'host must be an array of tables ([[host]])')
+  let total = 0
   return list.map((raw, i) => {
     const where = `[[host]] #${i + 1}`
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
@@ -56,7 +59,10 @@ export function parsePowerHosts(text: string, file: string): HostPower[] {
     const hosts = new Set<string>()
     for (const p of pats as string[]) {
       try {
-        for (const h of expandHosts(p)) hosts.add(h.toLowerCase())
+        for (const h of expandHosts(p)) {
+          hosts.add(h.toLowerCase())
+          if (++total > MAX_POWER_HOSTS) throw new Error(`more than ${MAX_POWER_HOSTS} hosts in the file`)
+        }
       } catch (e) {
         throw errors.powerConfig(file, `${where}: hosts ${JSON.stringify(p)}: ${(e as Error).message}`)
       }

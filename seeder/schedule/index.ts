@@ -53,6 +53,8 @@ export interface Scheduler {
   list(): ScheduleRow[]
   get(id: number): ScheduleRow
   remove(id: number): ScheduleRow
+  /** Pauses or resumes a schedule; resuming counts its next run from now (runs while paused are not missed runs). */
+  setEnabled(id: number, enabled: boolean): ScheduleRow
   /** Runs the schedule's action now (its next cron run is unchanged); resolves when the action has started. */
   runNow(id: number, by: string): Promise<RunRow>
   runs(scheduleId: number | undefined, limit: number): RunRow[]
@@ -139,6 +141,11 @@ export function createScheduler(init: SchedulerInit, c: SchedulerComponents): Sc
     list: () => store.list(),
     get: (id) => store.get(id),
     remove: (id) => store.remove(id),
+    setEnabled(id, enabled) {
+      const s = store.get(id)
+      const now = clock.now()
+      return store.setEnabled(id, enabled, parseCron(s.cron, s.timezone ?? undefined).next(now))
+    },
     async runNow(id, by) {
       const s = store.get(id)
       return core.fire(s, 'manual', clock.now(), by)

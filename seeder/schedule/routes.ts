@@ -138,6 +138,35 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ApiContext, in
     async (req, reply) => answer(reply, () => ({ ok: true, schedule: sched().remove(req.params.id) })),
   )
 
+  app.patch<Id & { Body: { enabled: boolean } }>(
+    '/api/v1/schedules/:id',
+    {
+      ...admin,
+      schema: {
+        summary: 'Pause (enabled: false) or resume a schedule; resuming counts the next run from now',
+        tags,
+        security: ADMIN,
+        params: scheduleIdParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['enabled'],
+          properties: { enabled: { type: 'boolean' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            required: ['ok', 'schedule'],
+            properties: { ok: { type: 'boolean' }, schedule: scheduleSchema },
+          },
+          ...errorResponses(400, 401, 403, 404, 501),
+        },
+      },
+    },
+    async (req, reply) =>
+      answer(reply, () => ({ ok: true, schedule: sched().setEnabled(req.params.id, req.body.enabled) })),
+  )
+
   app.post<Id>(
     '/api/v1/schedules/:id/run',
     {

@@ -5,7 +5,7 @@
 // run stays open until every node has installed or failed, or it times out.
 import type { PowerDriverName } from '../../common/config-schedule.ts'
 import type { NodeRow } from '../../common/fleet.ts'
-import type { Power, PowerOp } from '../power/index.ts'
+import { type Power, type PowerVerb, powerNodes } from '../power/index.ts'
 import type { RunNode, RunResult, RunRow, ScheduleRow } from './types.ts'
 
 /** What the scheduler needs of the fleet database (seeder/fleet's Fleet has it). */
@@ -33,39 +33,21 @@ export interface RunOutcome {
   nodes: RunNode[]
 }
 
-const CONCURRENCY = 8
-
-async function eachLimited<T, R>(items: T[], fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i] as T)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker))
-  return out
-}
-
 async function powerAll(
   deps: RunDeps,
   rows: NodeRow[],
-  op: PowerOp,
+  op: PowerVerb,
   driver: PowerDriverName | null,
 ): Promise<{ nodes: RunNode[]; failed: number }> {
-  let failed = 0
-  const nodes = await eachLimited(rows, async (n): Promise<RunNode> => {
-    if (!deps.power) return { id: n.id, state: n.state, power: 'no power control configured' }
-    try {
-      const r = await deps.power.run(op, n, driver ?? undefined)
-      return { id: n.id, state: n.state, power: `${r.driver}: ${r.done.join(', ') || 'nothing to do'}` }
-    } catch (e) {
-      failed++
-      return { id: n.id, state: n.state, power: `error: ${(e as Error).message}` }
-    }
+  if (!deps.power)
+    return { nodes: rows.map((n) => ({ id: n.id, state: n.state, power: 'no power control configured' })), failed: 0 }
+  const out = await powerNodes(deps.power, rows, op, driver ?? undefined)
+  const nodes = rows.map((n, i): RunNode => {
+    const r = out[i]
+    const power = r?.ok ? `${r.driver}: ${r.done.join(', ') || 'nothing to do'}` : `error: ${r?.error?.message}`
+    return { id: n.id, state: n.state, power }
   })
-  return { nodes, failed }
+  return { nodes, failed: out.filter((r) => !r.ok).length }
 }
 
 const members = (fleet: FleetView, group: string) => fleet.list({ group }).filter((n) => n.state !== 'discovered')
@@ -96,7 +78,7 @@ export async function execute(deps: RunDeps, s: ScheduleRow, by: string): Promis
     const rows = members(deps.fleet, s.group)
     if (rows.length === 0)
       return { result: 'failed', message: `no node in the inventory belongs to group ${s.group}`, nodes: [] }
-    const p = await powerAll(deps, rows, s.action === 'poweroff' ? 'off' : 'cycle', s.power)
+    const p = await powerAll(deps, rows, s.action === 'poweroff' ? 'off' : 'reboot', s.power)
     const ok = rows.length - p.failed
     return {
       result: p.failed === 0 ? 'done' : ok === 0 ? 'failed' : 'partial',

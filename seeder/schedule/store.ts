@@ -116,6 +116,14 @@ export class ScheduleStore {
     return s
   }
 
+  setEnabled(id: number, enabled: boolean, next: Date | undefined): ScheduleRow {
+    this.get(id)
+    this.#db
+      .prepare('UPDATE schedules SET enabled = ?, next_run = ? WHERE id = ?')
+      .run(enabled ? 1 : 0, next?.toISOString() ?? null, id)
+    return this.get(id)
+  }
+
   setNext(id: number, next: Date | undefined): void {
     this.#db.prepare('UPDATE schedules SET next_run = ? WHERE id = ?').run(next?.toISOString() ?? null, id)
   }

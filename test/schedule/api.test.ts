@@ -3,7 +3,7 @@
 // nothing, and power results come back per node.
 import { execFile } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -106,6 +106,14 @@ describe('schedule routes', () => {
     const shown = await call('GET', `/api/v1/schedules/${id}`)
     expect(shown.json.runs).toHaveLength(1)
     expect(shown.json.schedule.lastRun.id).toBe(run.json.run.id)
+    const off = await call('PATCH', `/api/v1/schedules/${id}`, { enabled: false })
+    expect(off.json.schedule.enabled).toBe(false)
+    expect((await call('PATCH', `/api/v1/schedules/${id}`, { enabled: 'no' })).status).toBe(400)
+    expect((await call('PATCH', `/api/v1/schedules/${id}`, { enabled: true, cron: '* * * * *' })).status).toBe(400)
+    expect((await call('PATCH', `/api/v1/schedules/${id}`, { enabled: true }, false)).status).toBe(401)
+    const on = await cli(['schedule', 'enable', String(id), '--server', srv.url, '--token', token, '--store', dir])
+    expect(on.stdout, on.stderr).toMatch(new RegExp(`^schedule #${id} \\(reimage db\\) enabled; next run 20`))
+    expect((await call('GET', `/api/v1/schedules/${id}`)).json.schedule.enabled).toBe(true)
     expect((await call('DELETE', `/api/v1/schedules/${id}`)).json.ok).toBe(true)
     expect((await call('GET', '/api/v1/schedules')).json.schedules).toEqual([])
   })
@@ -166,5 +174,19 @@ describe('power routes', () => {
     )
     expect((await call('POST', '/api/v1/nodes/web01/power', { op: 'explode' })).status).toBe(400)
     expect((await call('POST', '/api/v1/nodes/web01/power', { op: 'on', driver: 'telnet' })).status).toBe(400)
+  })
+})
+
+describe('a broken power file', () => {
+  it('stops serve at start with a coded error naming the entry', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'imgswarm-sched-pf-'))
+    try {
+      const { store } = await packedStore(d, 1)
+      await writeFile(join(store.root, 'power.toml'), '[[host]]\nhosts = "n[01-04]"\ndriver = "telnet"\n')
+      const err = await startServe(store, { udp: false, schedule: scheduleConfig('t.toml', {}) }).catch((e) => e)
+      expect(err).toMatchObject({ code: 'IMGSWARM_ERR_POWER_CONFIG', message: expect.stringContaining('[[host]] #1') })
+    } finally {
+      await rm(d, { recursive: true, force: true })
+    }
   })
 })

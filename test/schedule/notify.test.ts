@@ -3,14 +3,18 @@
 // below. That receiver is a TEST DOUBLE: no MTA is installed on these
 // machines; it speaks just enough RFC 5321 (greeting, EHLO, AUTH, MAIL,
 // RCPT, DATA, QUIT) and records what it was told.
+
+import { spawnSync } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http'
 import { createServer as createNetServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
+import { TLSSocket } from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { NotifyConfig } from '../../common/config-schedule.ts'
 import { createNotifier, type Notification, postWebhook, sendMail } from '../../seeder/notify/index.ts'
 import { tempDir } from '../support/tmp.ts'
+import { haveTool } from '../support/tools.ts'
 
 const closers: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -123,18 +127,21 @@ interface SmtpLog {
   data: string[]
 }
 
-/** The SMTP test double (see the file comment). `offerStartTls`: advertise STARTTLS (then refuse it). */
+/**
+ * The SMTP test double (see the file comment). `tls`: a key and certificate to offer
+ * STARTTLS with (the conversation then goes on inside TLS, and `log.commands` marks the
+ * switch with "<TLS>"); without `tls` STARTTLS is not offered.
+ */
 async function smtpDouble(
-  o: { offerStartTls?: boolean; authOk?: boolean } = {},
+  o: { tls?: { key: string; cert: string }; authOk?: boolean } = {},
 ): Promise<{ port: number; log: SmtpLog }> {
   const log: SmtpLog = { commands: [], data: [] }
-  const server: Server = createNetServer((sock: Socket) => {
+  const attach = (sock: Socket | TLSSocket, secure: boolean) => {
     sock.setEncoding('utf8')
     let buf = ''
     let inData = false
     let data: string[] = []
-    sock.write('220 double.test ESMTP test double\r\n')
-    sock.on('data', (d: string) => {
+    const onData = (d: string) => {
       buf += d
       let i = buf.indexOf('\r\n')
       while (i >= 0) {
@@ -154,9 +161,19 @@ async function smtpDouble(
         const verb = line.split(' ')[0]?.toUpperCase()
         if (verb === 'EHLO')
           sock.write(
-            `250-double.test\r\n${o.offerStartTls ? '250-STARTTLS\r\n' : ''}250-AUTH PLAIN\r\n250 8BITMIME\r\n`,
+            `250-double.test\r\n${o.tls && !secure ? '250-STARTTLS\r\n' : ''}250-AUTH PLAIN\r\n250 8BITMIME\r\n`,
           )
-        else if (verb === 'AUTH') sock.write(o.authOk === false ? '535 5.7.8 bad credentials\r\n' : '235 2.7.0 ok\r\n')
+        else if (verb === 'STARTTLS' && o.tls && !secure) {
+          sock.off('data', onData)
+          sock.write('220 2.0.0 go ahead\r\n', () => {
+            log.commands.push('<TLS>')
+            const t = new TLSSocket(sock as Socket, { isServer: true, key: o.tls?.key, cert: o.tls?.cert })
+            t.on('error', () => undefined)
+            attach(t, true)
+          })
+          return
+        } else if (verb === 'AUTH')
+          sock.write(o.authOk === false ? '535 5.7.8 bad credentials\r\n' : '235 2.7.0 ok\r\n')
         else if (verb === 'MAIL' || verb === 'RCPT') sock.write('250 2.1.0 ok\r\n')
         else if (verb === 'DATA') {
           inData = true
@@ -164,12 +181,35 @@ async function smtpDouble(
         } else if (verb === 'QUIT') sock.end('221 2.0.0 bye\r\n')
         else sock.write('502 5.5.2 not implemented\r\n')
       }
-    })
+    }
+    sock.on('data', onData)
     sock.on('error', () => undefined)
+  }
+  const server: Server = createNetServer((sock: Socket) => {
+    sock.write('220 double.test ESMTP test double\r\n')
+    attach(sock, false)
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   closers.push(() => new Promise((r) => server.close(() => r())))
   return { port: (server.address() as { port: number }).port, log }
+}
+
+/** A self-signed certificate for localhost, made with openssl. */
+async function selfSigned(): Promise<{ key: string; cert: string }> {
+  const dir = await tempDir('imgswarm-smtp-tls-')
+  const key = join(dir, 'key.pem')
+  const cert = join(dir, 'cert.pem')
+  const made = spawnSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
+      ...['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', key, '-out', cert],
+    ],
+    { encoding: 'utf8' },
+  )
+  if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`)
+  const { readFile } = await import('node:fs/promises')
+  return { key: await readFile(key, 'utf8'), cert: await readFile(cert, 'utf8') }
 }
 
 describe('mail over SMTP (test double receiver)', () => {
@@ -206,6 +246,36 @@ describe('mail over SMTP (test double receiver)', () => {
     expect(head.split('\r\n').some((l) => l.startsWith('Bcc:'))).toBe(false)
     expect(body).toBe('line one\r\n..hidden\r\nend\r\n')
   })
+
+  it.skipIf(!haveTool('openssl'))(
+    'starttls: the mail goes inside TLS, the certificate checked against the given CA',
+    async () => {
+      const pair = await selfSigned()
+      const d = await smtpDouble({ tls: pair })
+      const base = {
+        host: 'localhost',
+        port: d.port,
+        from: 'a@b.example',
+        to: ['c@d.example'],
+        user: 'u',
+        password: 'p',
+      }
+      await sendMail({ ...base, tls: 'starttls', ca: pair.cert }, { subject: 'over tls', text: 'secret body\n' })
+      // Credentials and the mail only after the switch; EHLO again inside TLS.
+      expect(d.log.commands.slice(0, 4)).toEqual(['EHLO imgswarm', 'STARTTLS', '<TLS>', 'EHLO imgswarm'])
+      expect(d.log.commands[4]).toMatch(/^AUTH PLAIN /)
+      expect(d.log.data[0]).toContain('Subject: over tls')
+      // Without the CA the self-signed certificate is refused and nothing is sent.
+      const strict = await smtpDouble({ tls: pair })
+      await expect(
+        sendMail({ ...base, port: strict.port, tls: 'starttls' }, { subject: 's', text: 't' }),
+      ).rejects.toMatchObject({
+        code: 'IMGSWARM_ERR_NOTIFY',
+      })
+      expect(strict.log.commands).not.toContainEqual(expect.stringMatching(/^AUTH/))
+      expect(strict.log.data).toEqual([])
+    },
+  )
 
   it('starttls is refused when the server does not offer it; bad credentials are IMGSWARM_ERR_NOTIFY', async () => {
     const plain = await smtpDouble()

@@ -12,9 +12,10 @@ import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { PowerConfig } from '../../common/config-schedule.ts'
-import { createPower, magicPacket, type PowerTarget } from '../../seeder/power/index.ts'
+import { createPower, magicPacket, type PowerTarget, parsePowerHosts } from '../../seeder/power/index.ts'
 import { type Sshd, startSshd } from '../capture/sshd.ts'
 import { tempDir } from '../support/tmp.ts'
 import { haveTool } from '../support/tools.ts'
@@ -340,5 +341,50 @@ describe.skipIf(!canNetns || !haveTool('ssh') || !haveTool('ssh-keygen'))('the s
       code: 'IMGSWARM_ERR_POWER',
       message: expect.stringMatching(/ssh .*failed/),
     })
+  })
+})
+
+describe('the power file is parsed defensively', () => {
+  it('refuses unknown keys, bad drivers, bad ranges, multi-line values and too many hosts with its code', () => {
+    const bad = [
+      'driver = "ipmi"',
+      '[[host]]\nhosts = "n1"\nbmcc = "x"',
+      '[[host]]\nhosts = "n1"\ndriver = "telnet"',
+      '[[host]]\nhosts = "n[5-1]"',
+      '[[host]]\nhosts = []',
+      '[[host]]\nhosts = "n1"\nbmc = """a\nb"""',
+      `[[host]]\nhosts = [${Array.from({ length: 11 }, (_, i) => `"r${i}n[000001-100000]"`).join(', ')}]`,
+      '[[host]\nhosts = "n1"',
+    ]
+    for (const text of bad)
+      expect(() => parsePowerHosts(text, 'power.toml'), text.slice(0, 60)).toThrow(
+        expect.objectContaining({ code: 'IMGSWARM_ERR_POWER_CONFIG' }),
+      )
+  })
+
+  it('property: any text either parses or fails with IMGSWARM_ERR_POWER_CONFIG', () => {
+    const piece = fc.constantFrom(
+      '[[host]]\n',
+      'hosts = "node[01-04]"\n',
+      'hosts = ["a", "b"]\n',
+      'driver = "ipmi"\n',
+      'driver = 3\n',
+      'bmc = "{host}-bmc"\n',
+      '[host]\n',
+      'x = 1\n',
+      '"\n',
+      '\0',
+    )
+    fc.assert(
+      fc.property(fc.array(fc.oneof(piece, fc.string({ maxLength: 20 })), { maxLength: 12 }), (parts) => {
+        try {
+          const hosts = parsePowerHosts(parts.join(''), 'p.toml')
+          expect(Array.isArray(hosts)).toBe(true)
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('IMGSWARM_ERR_POWER_CONFIG')
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 })

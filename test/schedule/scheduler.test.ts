@@ -27,6 +27,7 @@ interface World {
   fleet: Fleet
   clock: { t: Date; now(): Date }
   packets: Buffer[]
+  port: number
   hooks: Notification[]
   open(catchUpSec?: number): Scheduler
 }
@@ -91,6 +92,7 @@ async function world(): Promise<World> {
     fleet,
     clock,
     packets,
+    port: udp.address().port,
     hooks,
     open(catchUpSec = 3600) {
       const db: DatabaseSync = openFleetDatabase(join(dir, 'fleet.db'))
@@ -145,6 +147,7 @@ describe('a scheduled reimage', () => {
     await until(() => w.packets.length >= 6)
     const macs = new Set(w.packets.map((p) => p.toString('hex')))
     expect(macs).toEqual(new Set(['52:54:00:00:01:01', '52:54:00:00:01:02'].map((m) => magicFor(m).toString('hex'))))
+    expect(run?.nodes[0]?.power).toBe(`wol: magic packet to 127.0.0.1:${w.port}`)
     expect(s.get(sched.id).nextRun).toBe('2026-12-12T03:00:00.000Z')
 
     // One node installs, one fails: the run closes as partial, notified, and the failed install too.
@@ -189,6 +192,22 @@ describe('a scheduled reimage', () => {
   })
 })
 
+describe('poweroff and reboot', () => {
+  it('go to the power driver alone; a driver that cannot do it fails the run, node by node', async () => {
+    const s = w.open()
+    const off = s.add({ group: 'lab', cron: '0 3 * * 6', action: 'poweroff' }, 't')
+    const run = await s.runNow(off.id, 't')
+    expect(run).toMatchObject({ result: 'failed', message: 'poweroff sent to 0 of 1 node(s)' })
+    expect(run.nodes[0]?.power).toMatch(/^error: power \(wol\) lab001: Wake-on-LAN can only wake/)
+    const reboot = s.add({ group: 'lab', cron: '0 3 * * 6', action: 'reboot', power: 'none' }, 't')
+    expect(await s.runNow(reboot.id, 't')).toMatchObject({
+      result: 'done',
+      nodes: [{ id: 'lab001', power: 'none: nothing to do' }],
+    })
+    expect(w.fleet.node('lab001').state).toBe('idle')
+  })
+})
+
 describe('missed runs (serve was down)', () => {
   it('a run missed by less than catch_up runs once at start-up; an older one is skipped and notified', async () => {
     const first = w.open()
@@ -225,6 +244,25 @@ describe('missed runs (serve was down)', () => {
         .map((h) => h.schedule?.id)
         .sort(),
     ).toEqual([old.id, often.id])
+  })
+})
+
+describe('pausing', () => {
+  it('a disabled schedule does not run; enabled again, its next run counts from now and nothing is skipped', async () => {
+    const s = w.open()
+    await s.start()
+    const sched = s.add({ group: 'render', cron: '0 3 * * 6', timezone: 'UTC', action: 'reimage' }, 't')
+    expect(s.setEnabled(sched.id, false).enabled).toBe(false)
+    w.clock.t = new Date('2026-12-05T03:00:30Z')
+    await s.tick()
+    expect(s.runs(sched.id, 5)).toEqual([])
+    expect(w.fleet.node('rn001').state).toBe('idle')
+    w.clock.t = new Date('2026-12-08T10:00:00Z')
+    const back = s.setEnabled(sched.id, true)
+    expect(back).toMatchObject({ enabled: true, nextRun: '2026-12-12T03:00:00.000Z' })
+    await s.tick()
+    expect(s.runs(sched.id, 5)).toEqual([])
+    expect(() => s.setEnabled(42, true)).toThrow(expect.objectContaining({ code: 'IMGSWARM_ERR_SCHEDULE_NOT_FOUND' }))
   })
 })
 
