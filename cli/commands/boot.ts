@@ -1,14 +1,17 @@
 // `boot`: the installer's boot files. `boot build` makes STORE/boot/kernel and
 // STORE/boot/initramfs from Debian packages (docs/boot.md). Other boot
 // subcommands (boot pxe) join the group through bootCommands()' list below.
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { errors } from '../../common/errors.ts'
+import { loadCa } from '../../common/https.ts'
 import { formatBytes, Progress } from '../../common/progress.ts'
 import { COMPRESSIONS, type Compression } from '../../initramfs/compress.ts'
 import { buildBootImage } from '../../initramfs/index.ts'
 import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
+import { CA_CERT_FILE } from '../../seeder/tls/store.ts'
 import { type CommonOpts, common, context, printJson, wholeNumber } from '../shared.ts'
 import { bootIsoCommand, bootPxeCommand, bootUsbCommand } from './boot-pxe.ts'
 
@@ -17,6 +20,8 @@ interface BuildOpts extends CommonOpts {
   compress: Compression
   level?: number
   pubkey?: boolean
+  /** A CA file to pin, or false for --no-ca; default STORE/keys/ca.pem when it exists. */
+  ca?: string | boolean
 }
 
 const KERNEL_VERSION = /^[0-9][0-9a-z.+~-]{0,62}$/
@@ -64,6 +69,11 @@ function buildCommand(): Command {
       '--no-pubkey',
       "do not pin the store's signing key in the image (then the boot entry must give imgswarm.pubkey=)",
     )
+    .option(
+      '--ca <file>',
+      "pin this TLS CA (PEM) in the image (default: serve's own CA, STORE/keys/ca.pem, when serve.tls made one)",
+    )
+    .option('--no-ca', 'pin no TLS CA (then an https:// server needs imgswarm.ca=)')
     .addHelpText(
       'after',
       `
@@ -87,6 +97,12 @@ Docs: docs/boot.md`,
       await loadOrCreateSigningKey(store.keysDir)
       pubkeyPem = await readFile(join(store.keysDir, PUBLIC_KEY_FILE), 'utf8')
     }
+    // The TLS CA nodes pin (docs/tls.md): the one given, else serve's own when it made one.
+    let caPem: string | undefined
+    if (typeof o.ca === 'string') caPem = loadCa(o.ca, '--ca')
+    else if (o.ca !== false && existsSync(join(store.keysDir, CA_CERT_FILE))) {
+      caPem = loadCa(join(store.keysDir, CA_CERT_FILE), 'STORE/keys/ca.pem')
+    }
     const say = (l: string) => {
       if (!o.json && !o.quiet) process.stderr.write(`${l}\n`)
     }
@@ -97,6 +113,7 @@ Docs: docs/boot.md`,
       ...(o.level === undefined ? {} : { level: o.level }),
       ...(o.kernelVersion === undefined ? {} : { kernelVersion: o.kernelVersion }),
       ...(pubkeyPem === undefined ? {} : { pubkeyPem }),
+      ...(caPem === undefined ? {} : { caPem }),
       progress: progressFor(o),
       say,
     })
@@ -108,6 +125,7 @@ Docs: docs/boot.md`,
         `initramfs  ${join(outDir, 'initramfs')}  ${info.initramfs.compression}  ${formatBytes(info.initramfs.size)} (${formatBytes(info.initramfs.uncompressedSize)} unpacked, ${info.initramfs.entries} entries)`,
         `sha256     ${info.initramfs.sha256}`,
         `pinned key ${info.pubkey ?? 'none (boot entries must give imgswarm.pubkey=)'}`,
+        `pinned CA  ${info.caSha256 === null ? 'none (an https:// server then needs imgswarm.ca=)' : `${info.caPath}, sha256 ${info.caSha256}`}`,
         `node ${info.node.version}, ${info.modules.length} kernel modules, ${info.packages.length} Debian packages, ${secs} s`,
         '',
       ].join('\n'),

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { PROGRAMS } from '../../initramfs/contents.ts'
 import { buildBootImage } from '../../initramfs/index.ts'
 import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
+import { createCa } from '../../seeder/tls/index.ts'
 import { cli } from '../support/cli.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
 import { haveTool } from '../support/tools.ts'
@@ -22,9 +23,16 @@ describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', 
     const dir = await tempDir('imgswarm-bootbuild-')
     await loadOrCreateSigningKey(join(dir, 'keys'))
     const pubkeyPem = await readFile(join(dir, 'keys', PUBLIC_KEY_FILE), 'utf8')
-    const a = await buildBootImage({ outDir: join(dir, 'a'), cacheDir: CACHE, pubkeyPem })
+    const caPem = createCa('imgswarm test CA').cert
+    const a = await buildBootImage({ outDir: join(dir, 'a'), cacheDir: CACHE, pubkeyPem, caPem })
     const lines: string[] = []
-    const b = await buildBootImage({ outDir: join(dir, 'b'), cacheDir: CACHE, pubkeyPem, say: (l) => lines.push(l) })
+    const b = await buildBootImage({
+      outDir: join(dir, 'b'),
+      cacheDir: CACHE,
+      pubkeyPem,
+      caPem,
+      say: (l) => lines.push(l),
+    })
     const rdA = await readFile(join(dir, 'a', 'initramfs'))
     const rdB = await readFile(join(dir, 'b', 'initramfs'))
     expect(createHash('sha256').update(rdA).digest('hex')).toBe(a.initramfs.sha256)
@@ -40,7 +48,13 @@ describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', 
 
     // Again into the same folder: nothing changed, so the compressed file is kept.
     const again: string[] = []
-    const c = await buildBootImage({ outDir: join(dir, 'a'), cacheDir: CACHE, pubkeyPem, say: (l) => again.push(l) })
+    const c = await buildBootImage({
+      outDir: join(dir, 'a'),
+      cacheDir: CACHE,
+      pubkeyPem,
+      caPem,
+      say: (l) => again.push(l),
+    })
     expect(c.initramfs.sha256).toBe(a.initramfs.sha256)
     expect(again.join('\n')).toMatch(/unchanged since the last build/)
 
@@ -56,6 +70,13 @@ describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', 
     const console = byName.get('dev/console')
     expect([console?.mode, console?.rdev]).toEqual([0o020600, [5, 1]])
     expect(byName.get('etc/imgswarm/server.pub')?.data.toString()).toBe(pubkeyPem)
+    // The TLS CA is pinned too, and the client's config names both (docs/tls.md).
+    expect(byName.get('etc/imgswarm/ca.pem')?.data.toString()).toBe(caPem)
+    expect(a.caPath).toBe('/etc/imgswarm/ca.pem')
+    expect(a.caSha256).toBe(createHash('sha256').update(caPem).digest('hex'))
+    const clientToml = byName.get('etc/imgswarm/client.toml')?.data.toString() ?? ''
+    expect(clientToml).toContain('pubkey = "/etc/imgswarm/server.pub"')
+    expect(clientToml).toContain('ca = "/etc/imgswarm/ca.pem"')
     expect(byName.get('usr/bin/node')?.data.length).toBe(a.node.size)
     const bundle = byName.get('imgswarm.mjs')?.data.toString() ?? ''
     expect(bundle).toContain('vendor/webrtc-polyfill-stub/index.js')
