@@ -104,10 +104,14 @@ export async function editImage(store: Store, init: EditInit): Promise<EditResul
     }
     if (r.status !== 0) return { from, ref: undefined, status: r.status, changelog: line, resolvConf }
 
-    if (addPolicy) {
-      const still = await readFile(policy, 'utf8').catch(() => undefined)
-      if (still === POLICY) await rm(policy)
-    }
+    // Checked again: the command may have made usr or usr/sbin a symlink out of the tree since.
+    if (
+      addPolicy &&
+      (await mountPointKind(tree, 'usr/sbin')) === 'dir' &&
+      (await mountPointKind(tree, 'usr/sbin/policy-rc.d')) === 'file' &&
+      (await readFile(policy, 'utf8')) === POLICY
+    )
+      await rm(policy)
     for (const d of created.reverse()) await rmdir(join(tree, d)).catch(() => undefined)
 
     // The version number is taken only now: another version may have appeared while the command ran.
