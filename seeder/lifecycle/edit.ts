@@ -6,7 +6,7 @@
 // in the store's tmp/ until it is renamed into place: a failed or interrupted
 // command leaves the store as it was. Versions are not packed here (nor by
 // capture): `imgswarm image pack NAME@VER` when the result looks right.
-import { mkdir as mkdirp, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises'
+import { mkdir as mkdirp, readFile, realpath, rename, rm, rmdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { errors } from '../../common/errors.ts'
 import { formatRef, nextVersion } from '../../common/names.ts'
@@ -58,7 +58,8 @@ export async function editImage(store: Store, init: EditInit): Promise<EditResul
     throw errors.usage('no command given', 'put it after --: imgswarm image exec NAME -- CMD ARGS...')
   const src = await store.resolve('image', init.ref)
   const from = formatRef(src.name, src.version)
-  const tmp = await store.scratch(init.label)
+  // The real path: the mount table and /proc/PID/root name it so, even when the store's root is a symlink.
+  const tmp = await realpath(await store.scratch(init.label))
   const tree = join(tmp, 'tree')
   try {
     await copyTree(store.treeDir('image', src.name, src.version), tree, undefined, init.signal).catch((e) => {
@@ -103,10 +104,14 @@ export async function editImage(store: Store, init: EditInit): Promise<EditResul
     }
     if (r.status !== 0) return { from, ref: undefined, status: r.status, changelog: line, resolvConf }
 
-    if (addPolicy) {
-      const still = await readFile(policy, 'utf8').catch(() => undefined)
-      if (still === POLICY) await rm(policy)
-    }
+    // Checked again: the command may have made usr or usr/sbin a symlink out of the tree since.
+    if (
+      addPolicy &&
+      (await mountPointKind(tree, 'usr/sbin')) === 'dir' &&
+      (await mountPointKind(tree, 'usr/sbin/policy-rc.d')) === 'file' &&
+      (await readFile(policy, 'utf8')) === POLICY
+    )
+      await rm(policy)
     for (const d of created.reverse()) await rmdir(join(tree, d)).catch(() => undefined)
 
     // The version number is taken only now: another version may have appeared while the command ran.

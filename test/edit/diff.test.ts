@@ -3,6 +3,7 @@
 // are never read, names that could fake lines are quoted, and the CLI's exit
 // status follows diff(1) (0 same, 1 different, 2 trouble).
 import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { chmod, chown, lchown, mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -133,6 +134,23 @@ describe.skipIf(!isRoot)(`image diff${isRoot ? '' : ' (skipped: needs root for o
     await writeFile(join(y, 'evil\n- passwd'), '')
     const out = formatDiff(await diffTrees(x, y))
     expect(out).toBe('+ "evil\\n- passwd"\n')
+  })
+
+  it('a name that is not UTF-8 is still found, read and compared (not a crash on a lost name)', async () => {
+    const x = join(dir, 'latin-a')
+    const y = join(dir, 'latin-b')
+    await mkdir(x)
+    await mkdir(y)
+    const bad = (root: string, tail: number[]) => Buffer.concat([Buffer.from(`${root}/`), Buffer.from(tail)])
+    writeFileSync(bad(x, [0x63, 0xe9]), 'one') // "c\xe9": latin1 é, invalid as UTF-8
+    writeFileSync(bad(y, [0x63, 0xe9]), 'two')
+    writeFileSync(bad(y, [0xff, 0x0a]), '')
+    const entries = await diffTrees(x, y)
+    expect(entries).toEqual([
+      { path: 'c\ufffd', change: 'modified', details: ['content'] },
+      { path: '\ufffd\n', change: 'added', details: [] },
+    ])
+    expect(formatDiff(entries)).toBe('M "c\ufffd" (content)\n+ "\ufffd\\n"\n')
   })
 
   it('CLI: exit 1 and the listing when different, --json with the changes, exit 0 when the same', () => {

@@ -262,8 +262,15 @@ describe.skipIf(why !== '')(`image exec and image shell${why ? ` (skipped: ${why
         await writeFile(join(root, 'real-etc/resolv.conf'), 'nameserver 192.0.2.9\n')
         await symlink('real-etc', join(root, 'etc'))
       })
-      const r = run(['exec', 'evil-usr', '--', 'sh', '-c', 'cat /proc/self/mountinfo > /m.txt'])
+      const r = run(['exec', 'evil-usr', '--json', '--', 'sh', '-c', 'cat /proc/self/mountinfo > /m.txt'])
       expect(r.status).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        from: 'evil-usr@1',
+        ref: 'evil-usr@2',
+        status: 0,
+        resolvConf: false,
+        path: store.treeDir('image', 'evil-usr', '2'),
+      })
       if (!hostPolicy) expect(existsSync('/usr/sbin/policy-rc.d')).toBe(false)
       const m = await readFile(join(store.treeDir('image', 'evil-usr', '2'), 'm.txt'), 'utf8')
       expect(m).not.toContain('resolv.conf')
