@@ -170,7 +170,9 @@ describe('fetch', () => {
 
   it('a fetcher that finished seeds the later ones', async () => {
     const outs = ['a', 'b', 'c'].map((n) => join(dir, `out-swarm-${n}`))
-    const a = run(fetchArgs('assets', outs[0] as string, '--seed-quiet', '8', '--seed-max', '120'))
+    // Quiet time long enough for b and c to start on a loaded CI machine (node start-up alone took
+    // over 8 s there, and a stopped seeding before they came, with nothing uploaded).
+    const a = run(fetchArgs('assets', outs[0] as string, '--seed-quiet', '25', '--seed-max', '110'))
     await a.waitFor((l) => l.event === 'status' && / verified in /.test(l.message ?? ''))
     const b = run(fetchArgs('assets', outs[1] as string, '--no-seed'))
     const c = run(fetchArgs('assets', outs[2] as string, '--no-seed'))

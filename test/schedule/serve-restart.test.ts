@@ -18,7 +18,7 @@ import type { NodeRow } from '../../seeder/fleet/index.ts'
 import type { Notification } from '../../seeder/notify/index.ts'
 import type { RunRow, ScheduleRow } from '../../seeder/schedule/index.ts'
 import { freePort, packedStore } from '../serve/harness.ts'
-import { BIN, cli } from '../support/cli.ts'
+import { BIN, type CliResult, cli } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
 
 const closers: (() => Promise<void> | void)[] = []
@@ -57,6 +57,33 @@ async function startServe(store: string, port: number, env: NodeJS.ProcessEnv): 
     await new Promise((r) => setTimeout(r, 100))
   if (!log.includes('imgswarm serve is up')) throw new Error(`serve did not start:\n${log}`)
   return { child, log: () => log, exited }
+}
+
+/**
+ * The CLI without blocking the event loop: serve is this process's child, and
+ * its log pipes must keep draining while a command talks to it (with
+ * spawnSync, a full pipe stops serve and the command waits for it).
+ */
+function cliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(BIN, args, {
+      env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += String(d)
+    })
+    child.stderr.on('data', (d) => {
+      stderr += String(d)
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      resolve({ status: status ?? -1, stdout, stderr })
+    })
+  })
 }
 
 async function until(fn: () => boolean, ms = 10_000): Promise<void> {
@@ -119,19 +146,19 @@ retries = 0
     const url = `http://127.0.0.1:${port}`
     const on = ['--store', store.root, '--server', url]
     let serve = await startServe(store.root, port, env)
-    const add = (...args: string[]) => cli(['schedule', 'add', ...args, ...on, '--json'], env)
-    const late = add('render', '--cron', '0 3 * * 6', '--tz', 'UTC', '--action', 'reimage')
+    const add = (...args: string[]) => cliAsync(['schedule', 'add', ...args, ...on, '--json'], env)
+    const late = await add('render', '--cron', '0 3 * * 6', '--tz', 'UTC', '--action', 'reimage')
     expect(late.status, late.stderr).toBe(0)
-    const older = add('render', '--cron', '0 1 * * 6', '--tz', 'UTC', '--action', 'reimage')
-    const reboot = add('render', '--cron', '0 4 1 1 *', '--action', 'reboot', '--power', 'none')
+    const older = await add('render', '--cron', '0 1 * * 6', '--tz', 'UTC', '--action', 'reimage')
+    const reboot = await add('render', '--cron', '0 4 1 1 *', '--action', 'reboot', '--power', 'none')
     const ids = [late, older, reboot].map((r) => (JSON.parse(r.stdout) as { schedule: ScheduleRow }).schedule.id)
     // update is refused by the server with its code (no node agent yet).
-    const update = add('render', '--cron', '0 3 * * 6', '--action', 'update', '--to', 'img@1')
+    const update = await add('render', '--cron', '0 3 * * 6', '--action', 'update', '--to', 'img@1')
     expect(update.status).toBe(2)
     expect(update.stderr).toContain('IMGSWARM_ERR_NEEDS_AGENT')
 
     // run-now through the API: a reboot with driver none finishes at once and is notified.
-    const now = cli(['schedule', 'run-now', String(ids[2]), ...on, '--json'], env)
+    const now = await cliAsync(['schedule', 'run-now', String(ids[2]), ...on, '--json'], env)
     expect(now.status, now.stderr).toBe(0)
     expect((JSON.parse(now.stdout) as { run: RunRow }).run).toMatchObject({ trigger: 'manual', result: 'done' })
     await until(() => hooks.length >= 1)
@@ -148,7 +175,7 @@ retries = 0
     expect(packets).toEqual([])
 
     serve = await startServe(store.root, port, env)
-    const listed = cli(['schedule', 'list', ...on, '--json'], env)
+    const listed = await cliAsync(['schedule', 'list', ...on, '--json'], env)
     expect(listed.status, listed.stderr).toBe(0)
     const rows = (JSON.parse(listed.stdout) as { schedules: ScheduleRow[] }).schedules
     expect(rows.map((r) => r.id)).toEqual(ids)
@@ -161,7 +188,7 @@ retries = 0
       message: expect.stringContaining('catch_up 3600 s'),
     })
     // The caught-up run asked the fleet for the reimage...
-    const nodes = cli(['node', 'list', ...on, '--json'], env)
+    const nodes = await cliAsync(['node', 'list', ...on, '--json'], env)
     expect((JSON.parse(nodes.stdout) as { nodes: NodeRow[] }).nodes.map((n) => [n.id, n.state])).toEqual([
       ['rn001', 'reimage-requested'],
       ['rn002', 'reimage-requested'],
