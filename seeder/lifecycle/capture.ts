@@ -9,7 +9,7 @@ import { firstExecutable } from '../../common/exec.ts'
 import { formatRef, nextVersion, parseRef } from '../../common/names.ts'
 import type { Store } from '../store/store.ts'
 import { type LayoutResult, layoutFromLsblk, mountMap } from './layout.ts'
-import { writeLayout, writeMeta } from './meta.ts'
+import { readMeta, writeLayout, writeMeta } from './meta.ts'
 import { type CapturePlan, planCapture } from './mounts.ts'
 import { readRemote } from './remote.ts'
 import { type RsyncStats, runRsync } from './rsync.ts'
@@ -143,11 +143,13 @@ export async function captureImage(store: Store, init: CaptureInit): Promise<Cap
     await rename(tree, dest)
     const source = `capture:${sshDestination(target)}:${facts.root}`
     const line = `capture: ${sshDestination(target)}:${facts.root} (${stats.files} files, ${stats.transferredBytes} of ${stats.totalBytes} bytes sent${previous === undefined ? '' : `, rest hard-linked to ${previous}`})`
+    // The changelog goes on from the version this one was captured against (meta.ts).
+    const before = previous === undefined ? undefined : await readMeta(store, r.name, previous)
     await writeMeta(store, r.name, version, {
       createdAt: new Date().toISOString(),
       source,
       ...(init.note === undefined ? {} : { note: init.note }),
-      changelog: [line],
+      changelog: [...(before?.changelog ?? []), line],
     })
     await writeLayout(store, r.name, version, 'toml' in layout ? layout.toml : undefined)
     return {

@@ -127,6 +127,13 @@ describe.skipIf(why !== '')(`image capture over ssh + rsync${why ? ` (skipped: $
     expect(r.stats.transferredFiles).toBe(2)
     expect(r.stats.transferredBytes).toBe('first\nsecond\n'.length + 'new\n'.length)
     expect(r.stats.totalBytes).toBeGreaterThan(256 * 1024)
+    // The changelog goes on from version 1's.
+    const meta = JSON.parse(readFileSync(store.metaFile('image', 'golden', '2'), 'utf8'))
+    expect(meta.changelog).toHaveLength(2)
+    expect(meta.changelog[0]).toBe(
+      JSON.parse(readFileSync(store.metaFile('image', 'golden', '1'), 'utf8')).changelog[0],
+    )
+    expect(meta.changelog[1]).toMatch(/^capture: root@.*rest hard-linked to 1\)$/)
   })
 
   it('refuses a key the client does not accept, with a coded error and no version', async () => {
