@@ -55,10 +55,23 @@ const log = (s: string) => process.stderr.write(`load: ${s}\n`)
 const dir = mkdtempSync(join(tmpdir(), 'imgswarm-bench-load-'))
 const started: Child[] = []
 
+/** V8 heap in use from serve's /metrics (one small GET), or undefined if it does not answer in 2 s. */
+async function heapUsed(url: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+    const m = /^nodejs_heap_size_used_bytes (\d+)$/m.exec(text)
+    return m ? Number(m[1]) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 function sampler(c: Child, t0: number, everyMs: number) {
   const samples: RssSample[] = [{ t: 0, rss: c.rss() }]
-  const timer = setInterval(() => {
-    samples.push({ t: (performance.now() - t0) / 1000, rss: c.rss() })
+  const timer = setInterval(async () => {
+    const sample: RssSample = { t: (performance.now() - t0) / 1000, rss: c.rss() }
+    samples.push(sample)
+    sample.heap = await heapUsed(c.url)
     const last = samples[samples.length - 1] as RssSample
     if (samples.length % 12 === 0) log(`t=${last.t.toFixed(0)} s  serve RSS ${mb(last.rss)} MiB`)
   }, everyMs)
@@ -165,7 +178,10 @@ try {
   }
   out.write(
     `serve RSS: start ${mb(rss.start)} MiB, at ${opts.warmup} s ${mb(rss.warm)} MiB, end ${mb(rss.end)} MiB, ` +
-      `max ${mb(rss.max)} MiB; growth after warm-up ${rss.growthPct.toFixed(1)}% (target < 10%)\n`,
+      `max ${mb(rss.max)} MiB; growth after warm-up ${rss.growthPct.toFixed(1)}% (target < 10%)\n` +
+      `  medians, minute after warm-up / last minute: RSS ${mb(rss.warmMedian)} / ${mb(rss.endMedian)} MiB ` +
+      `(${(((rss.endMedian - rss.warmMedian) / rss.warmMedian) * 100).toFixed(1)}%), ` +
+      `JS heap in use ${mb(rss.heapWarmMedian)} / ${mb(rss.heapEndMedian)} MiB\n`,
   )
   const ev = o.r.kinds.event
   out.write(
