@@ -16,7 +16,7 @@ import { optionsOrExit } from '../cli.ts'
 import { buildFixture, type Fixture } from './fixture.ts'
 import { type DriveResult, drive, serverErrors } from './fleet.ts'
 import { figures, mb, type RssSample, ratioTable, rssFigures, sideTable } from './report.ts'
-import { type Child, startBaseline, startServe } from './server.ts'
+import { type Child, schedOf, startBaseline, startServe } from './server.ts'
 import { checkStored } from './stored.ts'
 
 const USAGE =
@@ -89,6 +89,7 @@ async function ours(f: Fixture) {
   started.push(serve)
   await new Promise((r) => setTimeout(r, 2000))
   const cpu0 = serve.cpuSeconds()
+  const sched0 = schedOf(serve.pid)
   const t0 = performance.now()
   const rss = sampler(serve, t0, 5000)
   log(`serve pid ${serve.pid} at ${serve.url}: ${opts.nodes} nodes every ${opts.period} s for ${opts.seconds} s`)
@@ -102,6 +103,8 @@ async function ours(f: Fixture) {
   })
   rss.stop()
   const cpu = (serve.cpuSeconds() - cpu0) / r.seconds
+  const sched1 = schedOf(serve.pid)
+  const loop = { run: (sched1.run - sched0.run) / r.seconds, wait: (sched1.wait - sched0.wait) / r.seconds }
   // The baseline answers with what serve answered one node at the end of the load.
   const node = f.nodes[0] as (typeof f.nodes)[0]
   const q = `info_hash=${f.infoHash.replace(/../g, '%$&')}&peer_id=${node.peerId}&port=${node.port}&uploaded=0&downloaded=0&left=1000000&compact=1`
@@ -112,7 +115,7 @@ async function ours(f: Fixture) {
   const code = await serve.stop()
   if (code !== 0) log(`serve exited ${code}:\n${serve.output()}`)
   const stored = checkStored(f.store, r.acked, r.unacked)
-  return { r, rss: rss.samples, cpu, stored, answers, exit: code }
+  return { r, rss: rss.samples, cpu, loop, stored, answers, exit: code }
 }
 
 async function baseline(answers: string, f: Fixture): Promise<DriveResult | undefined> {
@@ -164,6 +167,10 @@ try {
   out.write(
     `imgswarm serve, ${o.r.seconds.toFixed(0)} s (server CPU ${(o.cpu * 100).toFixed(0)}% of a core; scheduler lag max ${o.r.maxLagMs.toFixed(0)} ms)\n`,
   )
+  out.write(
+    `serve's event loop thread: on a CPU ${(o.loop.run * 100).toFixed(0)}%, runnable but waiting for a CPU ` +
+      `${(o.loop.wait * 100).toFixed(0)}%, asleep (idle or blocked in I/O) ${(Math.max(0, 1 - o.loop.run - o.loop.wait) * 100).toFixed(0)}% of the time\n`,
+  )
   out.write(`${sideTable(fo)}\n`)
   const answered = fo.rows.reduce((a, x) => a + x.ok, 0)
   out.write(
@@ -202,6 +209,7 @@ try {
           rss,
           rssSamples: o.rss,
           cpu: o.cpu,
+          loop: o.loop,
           stored: { ...o.stored, lost: o.stored.lost.length },
           acked: o.r.acked.size,
           sent: ev.sent,
