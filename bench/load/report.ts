@@ -7,6 +7,9 @@ export interface RssSample {
   rss: number
   /** V8 heap in use (serve's /metrics), when it answered. */
   heap?: number | undefined
+  /** V8 heap committed and external (Buffer) memory, from the same /metrics. */
+  heapTotal?: number | undefined
+  external?: number | undefined
 }
 
 export interface SideFigures {
@@ -113,7 +116,9 @@ export function rssFigures(samples: RssSample[], warmupS: number) {
   const last = samples[samples.length - 1]?.t ?? 0
   const first = samples.filter((s) => s.t >= warmupS && s.t < warmupS + 60)
   const final = samples.filter((s) => s.t >= last - 60)
-  const heaps = (xs: RssSample[]) => xs.flatMap((s) => (s.heap === undefined ? [] : [s.heap]))
+  const of = (xs: RssSample[], k: 'heap' | 'heapTotal' | 'external') =>
+    xs.flatMap((s) => (s[k] === undefined ? [] : [s[k] as number]))
+  const heaps = (xs: RssSample[]) => of(xs, 'heap')
   return {
     start,
     warm,
@@ -124,6 +129,10 @@ export function rssFigures(samples: RssSample[], warmupS: number) {
     endMedian: median(final.map((s) => s.rss)),
     heapWarmMedian: median(heaps(first)),
     heapEndMedian: median(heaps(final)),
+    heapTotalWarmMedian: median(of(first, 'heapTotal')),
+    heapTotalEndMedian: median(of(final, 'heapTotal')),
+    externalWarmMedian: median(of(first, 'external')),
+    externalEndMedian: median(of(final, 'external')),
   }
 }
 

@@ -55,14 +55,21 @@ const log = (s: string) => process.stderr.write(`load: ${s}\n`)
 const dir = mkdtempSync(join(tmpdir(), 'imgswarm-bench-load-'))
 const started: Child[] = []
 
-/** V8 heap in use from serve's /metrics (one small GET), or undefined if it does not answer in 2 s. */
-async function heapUsed(url: string): Promise<number | undefined> {
+/** V8 heap in use and committed and external memory from serve's /metrics; {} if it does not answer in 2 s. */
+async function heapOf(url: string): Promise<Pick<RssSample, 'heap' | 'heapTotal' | 'external'>> {
   try {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
-    const m = /^nodejs_heap_size_used_bytes (\d+)$/m.exec(text)
-    return m ? Number(m[1]) : undefined
+    const get = (name: string) => {
+      const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text)
+      return m ? Number(m[1]) : undefined
+    }
+    return {
+      heap: get('nodejs_heap_size_used_bytes'),
+      heapTotal: get('nodejs_heap_size_total_bytes'),
+      external: get('nodejs_external_memory_bytes'),
+    }
   } catch {
-    return undefined
+    return {}
   }
 }
 
@@ -71,7 +78,7 @@ function sampler(c: Child, t0: number, everyMs: number) {
   const timer = setInterval(async () => {
     const sample: RssSample = { t: (performance.now() - t0) / 1000, rss: c.rss() }
     samples.push(sample)
-    sample.heap = await heapUsed(c.url)
+    Object.assign(sample, await heapOf(c.url))
     const last = samples[samples.length - 1] as RssSample
     if (samples.length % 12 === 0) log(`t=${last.t.toFixed(0)} s  serve RSS ${mb(last.rss)} MiB`)
   }, everyMs)
@@ -188,7 +195,9 @@ try {
       `max ${mb(rss.max)} MiB; growth after warm-up ${rss.growthPct.toFixed(1)}% (target < 10%)\n` +
       `  medians, minute after warm-up / last minute: RSS ${mb(rss.warmMedian)} / ${mb(rss.endMedian)} MiB ` +
       `(${(((rss.endMedian - rss.warmMedian) / rss.warmMedian) * 100).toFixed(1)}%), ` +
-      `JS heap in use ${mb(rss.heapWarmMedian)} / ${mb(rss.heapEndMedian)} MiB\n`,
+      `JS heap in use ${mb(rss.heapWarmMedian)} / ${mb(rss.heapEndMedian)} MiB, ` +
+      `committed ${mb(rss.heapTotalWarmMedian)} / ${mb(rss.heapTotalEndMedian)} MiB, ` +
+      `external ${mb(rss.externalWarmMedian)} / ${mb(rss.externalEndMedian)} MiB\n`,
   )
   const ev = o.r.kinds.event
   out.write(
