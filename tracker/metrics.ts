@@ -108,5 +108,11 @@ export function renderMetrics(stats: TrackerStats, counters: Counters): string {
   l.push(`process_resident_memory_bytes ${mem.rss}`)
   family(l, 'nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use, in bytes.')
   l.push(`nodejs_heap_size_used_bytes ${mem.heapUsed}`)
+  // What V8 holds from the system (used or not) and the memory outside it (Buffers): with RSS they tell a leak of
+  // live objects from a heap or malloc high-water mark.
+  family(l, 'nodejs_heap_size_total_bytes', 'gauge', 'V8 heap committed, in bytes.')
+  l.push(`nodejs_heap_size_total_bytes ${mem.heapTotal}`)
+  family(l, 'nodejs_external_memory_bytes', 'gauge', 'Memory of C++ objects bound to JS objects (Buffers), in bytes.')
+  l.push(`nodejs_external_memory_bytes ${mem.external}`)
   return `${l.join('\n')}\n`
 }

@@ -5,6 +5,11 @@ import { type DriveResult, KINDS, percentile } from './fleet.ts'
 export interface RssSample {
   t: number
   rss: number
+  /** V8 heap in use (serve's /metrics), when it answered. */
+  heap?: number | undefined
+  /** V8 heap committed and external (Buffer) memory, from the same /metrics. */
+  heapTotal?: number | undefined
+  external?: number | undefined
 }
 
 export interface SideFigures {
@@ -93,13 +98,42 @@ export function ratioTable(ours: SideFigures, base: SideFigures): string {
   return out.join('\n')
 }
 
-/** RSS at the start (before load), at the end of warm-up, at the end and its growth since warm-up. */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? Number.NaN : (s[s.length >> 1] as number)
+}
+
+/**
+ * RSS at the start (before load), at the end of warm-up, at the end and its
+ * growth since warm-up; and, less at the mercy of one sample, the medians of
+ * the minute after warm-up and of the last minute, for RSS and the JS heap.
+ */
 export function rssFigures(samples: RssSample[], warmupS: number) {
   const start = samples[0]?.rss ?? 0
   const warm = samples.find((s) => s.t >= warmupS)?.rss ?? samples[samples.length - 1]?.rss ?? 0
   const end = samples[samples.length - 1]?.rss ?? 0
   const max = Math.max(...samples.map((s) => s.rss))
-  return { start, warm, end, max, growthPct: warm > 0 ? ((end - warm) / warm) * 100 : Number.NaN }
+  const last = samples[samples.length - 1]?.t ?? 0
+  const first = samples.filter((s) => s.t >= warmupS && s.t < warmupS + 60)
+  const final = samples.filter((s) => s.t >= last - 60)
+  const of = (xs: RssSample[], k: 'heap' | 'heapTotal' | 'external') =>
+    xs.flatMap((s) => (s[k] === undefined ? [] : [s[k] as number]))
+  const heaps = (xs: RssSample[]) => of(xs, 'heap')
+  return {
+    start,
+    warm,
+    end,
+    max,
+    growthPct: warm > 0 ? ((end - warm) / warm) * 100 : Number.NaN,
+    warmMedian: median(first.map((s) => s.rss)),
+    endMedian: median(final.map((s) => s.rss)),
+    heapWarmMedian: median(heaps(first)),
+    heapEndMedian: median(heaps(final)),
+    heapTotalWarmMedian: median(of(first, 'heapTotal')),
+    heapTotalEndMedian: median(of(final, 'heapTotal')),
+    externalWarmMedian: median(of(first, 'external')),
+    externalEndMedian: median(of(final, 'external')),
+  }
 }
 
 export const mb = (b: number) => (b / 1048576).toFixed(1)

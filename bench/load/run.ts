@@ -16,7 +16,7 @@ import { optionsOrExit } from '../cli.ts'
 import { buildFixture, type Fixture } from './fixture.ts'
 import { type DriveResult, drive, serverErrors } from './fleet.ts'
 import { figures, mb, type RssSample, ratioTable, rssFigures, sideTable } from './report.ts'
-import { type Child, startBaseline, startServe } from './server.ts'
+import { type Child, schedOf, startBaseline, startServe } from './server.ts'
 import { checkStored } from './stored.ts'
 
 const USAGE =
@@ -55,10 +55,30 @@ const log = (s: string) => process.stderr.write(`load: ${s}\n`)
 const dir = mkdtempSync(join(tmpdir(), 'imgswarm-bench-load-'))
 const started: Child[] = []
 
+/** V8 heap in use and committed and external memory from serve's /metrics; {} if it does not answer in 2 s. */
+async function heapOf(url: string): Promise<Pick<RssSample, 'heap' | 'heapTotal' | 'external'>> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text()
+    const get = (name: string) => {
+      const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text)
+      return m ? Number(m[1]) : undefined
+    }
+    return {
+      heap: get('nodejs_heap_size_used_bytes'),
+      heapTotal: get('nodejs_heap_size_total_bytes'),
+      external: get('nodejs_external_memory_bytes'),
+    }
+  } catch {
+    return {}
+  }
+}
+
 function sampler(c: Child, t0: number, everyMs: number) {
   const samples: RssSample[] = [{ t: 0, rss: c.rss() }]
-  const timer = setInterval(() => {
-    samples.push({ t: (performance.now() - t0) / 1000, rss: c.rss() })
+  const timer = setInterval(async () => {
+    const sample: RssSample = { t: (performance.now() - t0) / 1000, rss: c.rss() }
+    samples.push(sample)
+    Object.assign(sample, await heapOf(c.url))
     const last = samples[samples.length - 1] as RssSample
     if (samples.length % 12 === 0) log(`t=${last.t.toFixed(0)} s  serve RSS ${mb(last.rss)} MiB`)
   }, everyMs)
@@ -76,6 +96,7 @@ async function ours(f: Fixture) {
   started.push(serve)
   await new Promise((r) => setTimeout(r, 2000))
   const cpu0 = serve.cpuSeconds()
+  const sched0 = schedOf(serve.pid)
   const t0 = performance.now()
   const rss = sampler(serve, t0, 5000)
   log(`serve pid ${serve.pid} at ${serve.url}: ${opts.nodes} nodes every ${opts.period} s for ${opts.seconds} s`)
@@ -89,6 +110,8 @@ async function ours(f: Fixture) {
   })
   rss.stop()
   const cpu = (serve.cpuSeconds() - cpu0) / r.seconds
+  const sched1 = schedOf(serve.pid)
+  const loop = { run: (sched1.run - sched0.run) / r.seconds, wait: (sched1.wait - sched0.wait) / r.seconds }
   // The baseline answers with what serve answered one node at the end of the load.
   const node = f.nodes[0] as (typeof f.nodes)[0]
   const q = `info_hash=${f.infoHash.replace(/../g, '%$&')}&peer_id=${node.peerId}&port=${node.port}&uploaded=0&downloaded=0&left=1000000&compact=1`
@@ -99,7 +122,7 @@ async function ours(f: Fixture) {
   const code = await serve.stop()
   if (code !== 0) log(`serve exited ${code}:\n${serve.output()}`)
   const stored = checkStored(f.store, r.acked, r.unacked)
-  return { r, rss: rss.samples, cpu, stored, answers, exit: code }
+  return { r, rss: rss.samples, cpu, loop, stored, answers, exit: code }
 }
 
 async function baseline(answers: string, f: Fixture): Promise<DriveResult | undefined> {
@@ -151,6 +174,10 @@ try {
   out.write(
     `imgswarm serve, ${o.r.seconds.toFixed(0)} s (server CPU ${(o.cpu * 100).toFixed(0)}% of a core; scheduler lag max ${o.r.maxLagMs.toFixed(0)} ms)\n`,
   )
+  out.write(
+    `serve's event loop thread: on a CPU ${(o.loop.run * 100).toFixed(0)}%, runnable but waiting for a CPU ` +
+      `${(o.loop.wait * 100).toFixed(0)}%, asleep (idle or blocked in I/O) ${(Math.max(0, 1 - o.loop.run - o.loop.wait) * 100).toFixed(0)}% of the time\n`,
+  )
   out.write(`${sideTable(fo)}\n`)
   const answered = fo.rows.reduce((a, x) => a + x.ok, 0)
   out.write(
@@ -165,7 +192,12 @@ try {
   }
   out.write(
     `serve RSS: start ${mb(rss.start)} MiB, at ${opts.warmup} s ${mb(rss.warm)} MiB, end ${mb(rss.end)} MiB, ` +
-      `max ${mb(rss.max)} MiB; growth after warm-up ${rss.growthPct.toFixed(1)}% (target < 10%)\n`,
+      `max ${mb(rss.max)} MiB; growth after warm-up ${rss.growthPct.toFixed(1)}% (target < 10%)\n` +
+      `  medians, minute after warm-up / last minute: RSS ${mb(rss.warmMedian)} / ${mb(rss.endMedian)} MiB ` +
+      `(${(((rss.endMedian - rss.warmMedian) / rss.warmMedian) * 100).toFixed(1)}%), ` +
+      `JS heap in use ${mb(rss.heapWarmMedian)} / ${mb(rss.heapEndMedian)} MiB, ` +
+      `committed ${mb(rss.heapTotalWarmMedian)} / ${mb(rss.heapTotalEndMedian)} MiB, ` +
+      `external ${mb(rss.externalWarmMedian)} / ${mb(rss.externalEndMedian)} MiB\n`,
   )
   const ev = o.r.kinds.event
   out.write(
@@ -186,6 +218,7 @@ try {
           rss,
           rssSamples: o.rss,
           cpu: o.cpu,
+          loop: o.loop,
           stored: { ...o.stored, lost: o.stored.lost.length },
           acked: o.r.acked.size,
           sent: ev.sent,

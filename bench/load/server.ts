@@ -46,6 +46,20 @@ export function cpuOf(pid: number): number {
   }
 }
 
+/**
+ * Time the process's main thread (the event loop) spent on a CPU and waiting
+ * for one, in seconds, from /proc/PID/schedstat: the rest of the wall time it
+ * slept (idle, or blocked in a system call such as fsync).
+ */
+export function schedOf(pid: number): { run: number; wait: number } {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number)
+    return { run: (run ?? 0) / 1e9, wait: (wait ?? 0) / 1e9 }
+  } catch {
+    return { run: 0, wait: 0 }
+  }
+}
+
 function wrap(child: ChildProcess, url: string): Child {
   let out = ''
   const keep = (d: Buffer) => {

@@ -39,6 +39,7 @@ export type {
   StoredEvent,
 } from './types.ts'
 export { INSTALL_RESULTS, NODE_STATES } from './types.ts'
+export { TOUCH_MS } from './writer.ts'
 
 export type BootAction = act.BootAction
 

@@ -2,8 +2,9 @@
 // answered only after the transaction holding its event has committed, so
 // every 2xx reply names an event on disk; batching keeps that to one commit
 // (one fsync with synchronous=FULL) per turn however many nodes post at once.
-// Plan fetches' last_seen stamps ride along in the same transaction (touch):
-// nobody waits for them, and one commit each would block the loop on fsync.
+// Plan fetches' last_seen stamps ride along in the next such transaction, or
+// in one of their own within TOUCH_MS (touch): nobody waits for them, and a
+// commit each would block the loop on an fsync per plan fetch.
 import type { DatabaseSync } from 'node:sqlite'
 import type { NodeEvent } from '../api/events.ts'
 import { transaction } from './db.ts'
@@ -16,6 +17,9 @@ interface Pending {
   reject: (err: unknown) => void
 }
 
+/** How long a last_seen stamp may wait for an event's transaction before it gets one of its own. */
+export const TOUCH_MS = 1000
+
 /** The largest batch in one transaction by default; the rest waits for the next turn. */
 export const MAX_BATCH = 2000
 
@@ -27,6 +31,7 @@ export class EventWriter {
   /** Node pk to its newest last_seen stamp (and ip) not yet written; several touches of a node make one update. */
   #touches = new Map<number, { ip: string | null; at: string }>()
   #scheduled = false
+  #touchTimer: NodeJS.Timeout | undefined
   #closed = false
   /** Transactions committed and events in them, for the throughput figures. */
   commits = 0
@@ -51,7 +56,11 @@ export class EventWriter {
     if (this.#closed) return
     const prev = this.#touches.get(pk)
     this.#touches.set(pk, { ip: ip ?? prev?.ip ?? null, at: prev !== undefined && prev.at > at ? prev.at : at })
-    this.#schedule()
+    // Events flush the stamps with them; without events, one commit a second carries them all.
+    this.#touchTimer ??= setTimeout(() => {
+      this.#touchTimer = undefined
+      this.#schedule()
+    }, TOUCH_MS).unref()
   }
 
   /** Writes what is queued now (stop() calls it before closing). */
@@ -75,6 +84,8 @@ export class EventWriter {
   }
 
   close(): void {
+    clearTimeout(this.#touchTimer)
+    this.#touchTimer = undefined
     this.drain()
     this.#closed = true
   }
@@ -82,7 +93,7 @@ export class EventWriter {
   #flush(): void {
     this.#scheduled = false
     this.#flushOnce()
-    if (this.#queue.length > 0 || this.#touches.size > 0) this.#schedule()
+    if (this.#queue.length > 0) this.#schedule()
   }
 
   #flushOnce(): void {

@@ -12,6 +12,7 @@ import {
   openFleet,
   parseInventoryCsv,
   SCHEMA_VERSION,
+  TOUCH_MS,
 } from '../../seeder/fleet/index.ts'
 import { tempDir } from '../support/tmp.ts'
 
@@ -292,7 +293,7 @@ describe('boot decisions', () => {
     const q = { mac: '52:54:00:00:00:51', ip: '10.0.0.52' }
     f.planRequested(q)
     f.planServed(q, 'base@1', 'node051')
-    await new Promise((r) => setImmediate(r))
+    await new Promise((r) => setTimeout(r, TOUCH_MS + 200))
     const seen = f.node('node051').lastSeen as string
     const wal = () => statSync(join(dir, 'fleet.db-wal')).size
     const before = wal()
@@ -302,8 +303,8 @@ describe('boot decisions', () => {
       f.planServed(q, 'base@1', 'node051')
     }
     expect(wal()).toBe(before)
-    await new Promise((r) => setTimeout(r, 5))
-    await new Promise((r) => setImmediate(r))
+    // Without an event to ride along with, the stamps get one commit of their own within TOUCH_MS.
+    await new Promise((r) => setTimeout(r, TOUCH_MS + 200))
     const after = f.node('node051')
     expect(after.lastSeen! > seen).toBe(true)
     expect(after.ip).toBe('10.0.0.52')

@@ -54,6 +54,8 @@ describe('/metrics', () => {
     expect(value('imgswarm_tracker_announces_total', { info_hash: B })).toBe(1)
     expect(value('imgswarm_tracker_refused_total')).toBe(1)
     expect(value('process_resident_memory_bytes')).toBeGreaterThan(0)
+    expect(value('nodejs_heap_size_total_bytes')).toBeGreaterThanOrEqual(value('nodejs_heap_size_used_bytes') as number)
+    expect(value('nodejs_external_memory_bytes')).toBeGreaterThan(0)
 
     const stats = JSON.parse((await get(port, '/stats')).body.toString())
     expect(stats).toMatchObject({ torrents: 2, peers: 5, seeders: 2, leechers: 3, announces: 6 })
