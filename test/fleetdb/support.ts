@@ -1,11 +1,10 @@
 // A real serve on loopback (port 0 style: a free port) over a small packed
 // store, with its admin token; and a reader of the SSE stream over real HTTP.
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
 import { packedStore, type Running, startServe } from '../serve/harness.ts'
-import { BIN, type CliResult } from '../support/cli.ts'
+import { cliAsync } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
 
 export interface Served extends Running {
@@ -92,28 +91,4 @@ export async function body(r: Response | Promise<Response>): Promise<Json> {
 }
 
 /** The real launcher, without blocking this process (the server under test runs in it). */
-export function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const base = { ...process.env }
-    delete base.IMGSWARM_SERVER_URL
-    delete base.IMGSWARM_TOKEN
-    const child = spawn(BIN, args, {
-      env: { ...base, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += String(d)
-    })
-    child.stderr.on('data', (d) => {
-      stderr += String(d)
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.once('error', reject)
-    child.once('close', (code) => {
-      clearTimeout(timer)
-      resolve({ status: code ?? -1, stdout, stderr })
-    })
-  })
-}
+export const cli = cliAsync

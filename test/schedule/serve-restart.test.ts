@@ -18,7 +18,7 @@ import type { NodeRow } from '../../seeder/fleet/index.ts'
 import type { Notification } from '../../seeder/notify/index.ts'
 import type { RunRow, ScheduleRow } from '../../seeder/schedule/index.ts'
 import { freePort, packedStore } from '../serve/harness.ts'
-import { BIN, type CliResult, cli } from '../support/cli.ts'
+import { BIN, cli, cliAsync } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
 
 const closers: (() => Promise<void> | void)[] = []
@@ -57,33 +57,6 @@ async function startServe(store: string, port: number, env: NodeJS.ProcessEnv): 
     await new Promise((r) => setTimeout(r, 100))
   if (!log.includes('imgswarm serve is up')) throw new Error(`serve did not start:\n${log}`)
   return { child, log: () => log, exited }
-}
-
-/**
- * The CLI without blocking the event loop: serve is this process's child, and
- * its log pipes must keep draining while a command talks to it (with
- * spawnSync, a full pipe stops serve and the command waits for it).
- */
-function cliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(BIN, args, {
-      env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += String(d)
-    })
-    child.stderr.on('data', (d) => {
-      stderr += String(d)
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
-    child.on('close', (status) => {
-      clearTimeout(timer)
-      resolve({ status: status ?? -1, stdout, stderr })
-    })
-  })
 }
 
 async function until(fn: () => boolean, ms = 10_000): Promise<void> {

@@ -1,5 +1,5 @@
 // Runs the real CLI launcher (bin/imgswarm) as a person would.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../bin/imgswarm', import.meta.url))
@@ -24,4 +24,35 @@ export function cliJson<T>(args: string[], env: NodeJS.ProcessEnv = {}): T {
   const r = cli([...args, '--json'], env)
   if (r.status !== 0) throw new Error(`imgswarm ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   return JSON.parse(r.stdout) as T
+}
+
+/**
+ * The real launcher without blocking this process: when the server under test
+ * runs in it, or is its child with piped logs (spawnSync would stop draining
+ * them, and a full pipe stops the server while the command waits for it).
+ */
+export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const base = { ...process.env }
+    delete base.IMGSWARM_SERVER_URL
+    delete base.IMGSWARM_TOKEN
+    const child = spawn(BIN, args, {
+      env: { ...base, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += String(d)
+    })
+    child.stderr.on('data', (d) => {
+      stderr += String(d)
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    child.once('error', reject)
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ status: code ?? -1, stdout, stderr })
+    })
+  })
 }
