@@ -3,37 +3,17 @@
 // it, a plan that answers this request's nonce is accepted with a console
 // warning, and a replayed one is refused. The client runs as a real process
 // under libfaketime, its wall clock shifted; serve keeps the true time.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ImageServer } from '../install/harness.ts'
+import { describe, expect, it } from 'vitest'
 import { isRoot } from '../support/tmp.ts'
-import { capturePlan, haveFaketime, installVia, type Mitm, manInTheMiddle, signServer } from './harness.ts'
+import { capturePlan, haveFaketime, installVia, manInTheMiddle, signSuite } from './harness.ts'
 
-let dir = ''
-let server: ImageServer
-let proxy: Mitm | undefined
 const run = isRoot && haveFaketime
-
-beforeAll(async () => {
-  if (!run) return
-  dir = await mkdtemp(join(process.env.IMGSWARM_TEST_TMP ?? tmpdir(), 'imgswarm-clock-'))
-  server = await signServer(dir)
-}, 120_000)
-
-afterAll(async () => {
-  await server?.running.stop()
-  if (dir !== '') await rm(dir, { recursive: true, force: true })
-})
-
-afterEach(async () => {
-  await proxy?.close()
-  proxy = undefined
-})
+const suite = signSuite('imgswarm-clock-', run)
 
 async function accepted(shift: string, name: string): Promise<string> {
-  const node = await installVia(dir, server.running.url, server.pubkey, { clockShift: shift, name })
+  const node = await installVia(suite.dir, suite.server.running.url, suite.server.pubkey, { clockShift: shift, name })
   expect(node.run.status, node.run.stderr).toBe(0)
   expect(await readFile(join(node.target, 'etc/hostname'), 'utf8')).toBe('n1\n')
   return node.run.stderr
@@ -68,18 +48,21 @@ describe.runIf(run)('a node with its clock off (scripts/install-deps.sh test ins
   })
 
   it('a replayed plan is refused whatever the clock: +5 min gives IMGSWARM_ERR_PLAN_REPLAY, +30 min IMGSWARM_ERR_PLAN_EXPIRED', async () => {
-    const captured = await capturePlan(server.running.url, 'hostname=n1&nonce=captured-nonce-0123456789')
-    proxy = await manInTheMiddle(server.running.url, { answer: () => captured })
+    const captured = await capturePlan(suite.server.running.url, 'hostname=n1&nonce=captured-nonce-0123456789')
+    suite.proxy = await manInTheMiddle(suite.server.running.url, { answer: () => captured })
     for (const [shift, code] of [
       ['+5m', 'IMGSWARM_ERR_PLAN_REPLAY'],
       ['+30m', 'IMGSWARM_ERR_PLAN_EXPIRED'],
       ['-30m', 'IMGSWARM_ERR_PLAN_EXPIRED'],
     ] as const) {
-      const node = await installVia(dir, proxy.url, server.pubkey, { clockShift: shift, name: `replay${shift}` })
+      const node = await installVia(suite.dir, suite.proxy.url, suite.server.pubkey, {
+        clockShift: shift,
+        name: `replay${shift}`,
+      })
       expect(node.run.status, node.run.stderr).toBe(3)
       expect(node.run.stderr).toContain(code)
       expect(node.entries).toEqual([])
     }
-    expect(proxy.paths.filter((x) => x !== '/api/v1/plan' && x !== '/api/v1/events')).toEqual([])
+    expect(suite.proxy.paths.filter((x) => x !== '/api/v1/plan' && x !== '/api/v1/events')).toEqual([])
   })
 })

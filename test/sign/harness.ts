@@ -3,10 +3,12 @@
 // plan answer), and real `imgswarm install --target-dir` clients, optionally
 // with their clock shifted by libfaketime (the Debian package faketime).
 import { existsSync } from 'node:fs'
-import { mkdir, readdir } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { PLAN_SIGNATURE_HEADER } from '../../common/plan-signature.ts'
 import { type ImageServer, imageServer, installNode, type NodeRun, nodeArgs } from '../install/harness.ts'
 
@@ -155,4 +157,32 @@ export async function installVia(
 
 export async function signServer(dir: string): Promise<ImageServer> {
   return imageServer(dir, { dataMb: 1, plans: PLANS })
+}
+
+export interface SignSuite {
+  /** The suite's temp folder; '' until beforeAll ran. */
+  dir: string
+  /** The signing serve (beforeAll); undefined when the suite does not run. */
+  server: ImageServer
+  /** The test's man in the middle, closed after each test. */
+  proxy: Mitm | undefined
+}
+
+/** One signing serve per file (started only when `enabled`), removed after all; the proxy closed after each test. */
+export function signSuite(prefix: string, enabled: boolean): SignSuite {
+  const s = { dir: '', server: undefined as unknown as ImageServer, proxy: undefined as Mitm | undefined }
+  beforeAll(async () => {
+    if (!enabled) return
+    s.dir = await mkdtemp(join(process.env.IMGSWARM_TEST_TMP ?? tmpdir(), prefix))
+    s.server = await signServer(s.dir)
+  }, 120_000)
+  afterAll(async () => {
+    await s.server?.running.stop()
+    if (s.dir !== '') await rm(s.dir, { recursive: true, force: true })
+  })
+  afterEach(async () => {
+    await s.proxy?.close()
+    s.proxy = undefined
+  })
+  return s
 }
