@@ -19,6 +19,12 @@ export interface ScheduleRoutesInit {
 type Id = { Params: { id: number } }
 const tags = ['schedules']
 const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const
+/** `{ ok, schedule }`: the answer of every route that changes one schedule. */
+const okSchedule = {
+  type: 'object',
+  required: ['ok', 'schedule'],
+  properties: { ok: { type: 'boolean' }, schedule: scheduleSchema },
+} as const
 
 /** Our codes get their status here (the shared error map does not know them). */
 async function answer<T>(reply: FastifyReply, fn: () => T | Promise<T>): Promise<T | undefined> {
@@ -77,11 +83,7 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ApiContext, in
         security: ADMIN,
         body: newScheduleBody,
         response: {
-          200: {
-            type: 'object',
-            required: ['ok', 'schedule'],
-            properties: { ok: { type: 'boolean' }, schedule: scheduleSchema },
-          },
+          200: okSchedule,
           ...errorResponses(400, 401, 403, 501),
         },
       },
@@ -126,11 +128,7 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ApiContext, in
         security: ADMIN,
         params: scheduleIdParams,
         response: {
-          200: {
-            type: 'object',
-            required: ['ok', 'schedule'],
-            properties: { ok: { type: 'boolean' }, schedule: scheduleSchema },
-          },
+          200: okSchedule,
           ...errorResponses(400, 401, 403, 404, 501),
         },
       },
@@ -154,11 +152,7 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ApiContext, in
           properties: { enabled: { type: 'boolean' } },
         },
         response: {
-          200: {
-            type: 'object',
-            required: ['ok', 'schedule'],
-            properties: { ok: { type: 'boolean' }, schedule: scheduleSchema },
-          },
+          200: okSchedule,
           ...errorResponses(400, 401, 403, 404, 501),
         },
       },
