@@ -12,9 +12,9 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { setPassword } from '../../seeder/dashboard/index.ts'
 import { type ImageServer, imageServer, installNode, type NodeProcess, nodeArgs } from '../install/harness.ts'
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
 const MiB = 1024 * 1024
 const PASSWORD = 'dashboard test password'
 const NODES = ['web01', 'web02', 'web03', 'gpu01']
@@ -28,17 +28,6 @@ const PLANS = `
 image = "base"
 post = "none"
 ${ALL.map((h) => `[[node]]\nhostname = "${h}"\n`).join('')}`
-// The flags ../shared/NOTES.md found to work here (the user data dir is passed by playwright).
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 let server: ImageServer | undefined
 let browser: BrowserContext | undefined
@@ -89,7 +78,7 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
       browser = await chromium.launchPersistentContext(await tempDir('imgswarm-chromium-'), {
         executablePath: CHROMIUM,
         headless: true,
-        args: ARGS,
+        args: CHROMIUM_ARGS,
         viewport: { width: 1440, height: 900 },
       })
       const page = browser.pages()[0] ?? (await browser.newPage())

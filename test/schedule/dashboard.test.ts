@@ -11,19 +11,7 @@ import { type BrowserContext, chromium } from 'playwright-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { scheduleConfig } from '../../common/config-schedule.ts'
 import { packedStore, type Running, startServe } from '../serve/harness.ts'
-
-const CHROMIUM = '/usr/bin/chromium'
-// The flags /work/shared/NOTES.md found to work here (the user data dir is passed by playwright).
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -56,7 +44,7 @@ describe('the Schedules tab', () => {
       const browser: BrowserContext = await chromium.launchPersistentContext(join(dir, 'chromium'), {
         executablePath: CHROMIUM,
         headless: true,
-        args: ARGS,
+        args: CHROMIUM_ARGS,
       })
       cleanups.push(() => browser.close())
       const page = browser.pages()[0] ?? (await browser.newPage())
