@@ -10,6 +10,8 @@ import { errors } from '../../common/errors.ts'
 import type { Launcher } from './tools.ts'
 
 export const IMAGE = 'swarmbench'
+/** The image's tree again, as content for `imgswarm fetch` (the general distribution case). */
+export const CONTENT = 'swarmbench-content'
 /** Nothing listens there: serve hands out torrents with its own tracker and web seed; aria2c gets its own. */
 const PACK_ANNOUNCE = 'http://127.0.0.1:1/announce'
 
@@ -23,6 +25,8 @@ export interface Image {
   /** Bytes of regular-file content in the tree: what a complete extraction holds. */
   fileBytes: number
   files: number
+  /** The same tree published as public content (`imgswarm fetch CONTENT`), for the fetch method. */
+  content: string
 }
 
 /** Deterministic incompressible bytes: AES-128-CTR over zeros, keyed by the seed. */
@@ -100,7 +104,7 @@ export async function prepareImage(
   log: (line: string) => void,
 ): Promise<Image> {
   const store = join(work, 'store')
-  const spec = JSON.stringify({ megabytes, seed: 'imgswarm-swarm-1', version: 1 })
+  const spec = JSON.stringify({ megabytes, seed: 'imgswarm-swarm-1', version: 2 })
   const have = found(store, spec)
   if (have) {
     log(`image: reusing ${have.archive}`)
@@ -113,9 +117,10 @@ export async function prepareImage(
   const t = makeTree(tree, megabytes * 1e6, spec)
   const common = ['--store', store, '--config', 'none']
   await cli(l, ['image', 'import', tree, IMAGE, ...common])
-  rmSync(tree, { recursive: true, force: true })
-  log('image: packing it uncompressed (untimed)')
+  log('image: packing it uncompressed, and publishing the same tree as content (untimed)')
   await cli(l, ['image', 'pack', IMAGE, ...common, '--announce', PACK_ANNOUNCE, '--compress', 'none', '--quiet'])
+  await cli(l, ['publish', tree, CONTENT, ...common, '--public', '--compress', 'none', '--quiet'])
+  rmSync(tree, { recursive: true, force: true })
   const packed = join(store, 'packed', 'images')
   const tar = readdirSync(packed).find((f) => f.startsWith(`${IMAGE}@`) && f.endsWith('.tar'))
   if (!tar) throw errors.tool('imgswarm image pack', `no ${IMAGE}@VERSION.tar in ${packed}`)
@@ -126,6 +131,7 @@ export async function prepareImage(
     torrent: archive.replace(/\.tar$/, '.torrent'),
     bytes: statSync(archive).size,
     ...t,
+    content: CONTENT,
   }
   writeFileSync(join(store, 'swarmbench.stamp.json'), JSON.stringify({ spec, image }))
   return image

@@ -21,7 +21,7 @@ export interface Ctx {
 }
 
 export interface MethodResult {
-  method: 'imgswarm' | 'imgswarm fault' | 'unicast' | 'multicast' | 'aria2c'
+  method: 'imgswarm' | 'imgswarm fault' | 'imgswarm fetch' | 'unicast' | 'multicast' | 'aria2c'
   /** Seconds from the start of the method to each finished node's done. */
   times: number[]
   last: number

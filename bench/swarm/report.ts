@@ -25,7 +25,14 @@ export interface Row {
 }
 
 export function rows(f: FleetResult): Row[] {
-  const order: MethodResult['method'][] = ['imgswarm', 'imgswarm fault', 'unicast', 'multicast', 'aria2c']
+  const order: MethodResult['method'][] = [
+    'imgswarm',
+    'imgswarm fault',
+    'imgswarm fetch',
+    'unicast',
+    'multicast',
+    'aria2c',
+  ]
   return order.flatMap((m) => {
     const rs = f.runs.filter((r) => r.method === m)
     if (rs.length === 0) return []
@@ -64,7 +71,7 @@ export function formatFleet(f: FleetResult): string {
       r.cpu === undefined ? '' : `CPU per node p50 ${r.cpu.toFixed(1)} s`,
       r.note ?? '',
     ].filter(Boolean)
-    const vs = ours && r.method !== 'imgswarm' && r.method !== 'imgswarm fault' ? ours.last / r.last : Number.NaN
+    const vs = ours && !r.method.startsWith('imgswarm') ? ours.last / r.last : Number.NaN
     return `  ${r.method.padEnd(15)}${num(r.last, 8)}${num(r.p50, 8)}${num(r.p90, 8)}${x(r.last / bound, 8)}${x(vs, 9)}${num(r.copies, 11, 2)}  ${notes.join('; ')}`
   })
   return [head, cols, ...lines].join('\n')

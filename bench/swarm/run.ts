@@ -12,6 +12,7 @@ import { optionsOrExit } from '../cli.ts'
 import { aria2 } from './aria2.ts'
 import { multicast, unicast } from './baselines.ts'
 import { peerBound, type Rates, unicastBound } from './bound.ts'
+import { fetchAll } from './fetch.ts'
 import { prepareImage, writePlans } from './image.ts'
 import { type Ctx, clearDirs, type MethodResult } from './method.ts'
 import { ours } from './ours.ts'
@@ -20,7 +21,9 @@ import { startServe } from './server.ts'
 import { ensureTools, launcher } from './tools.ts'
 
 const REPO = resolve(import.meta.dirname, '../..')
-const METHODS = ['imgswarm', 'unicast', 'multicast', 'aria2c'] as const
+const METHODS = ['imgswarm', 'unicast', 'multicast', 'aria2c', 'fetch'] as const
+/** The issue-6 table; `fetch` (content distribution, docs/content.md) only when asked for. */
+const DEFAULT_METHODS = 'imgswarm,unicast,multicast,aria2c'
 type Method = (typeof METHODS)[number]
 const USAGE = `usage: node bench/swarm/run.ts [options]   (as root)
   --nodes LIST       fleet sizes, comma-separated (default 1,8,24,48; --sizes is the same)
@@ -30,7 +33,8 @@ const USAGE = `usage: node bench/swarm/run.ts [options]   (as root)
   --latency-ms N     netem delay per direction on every link (default 0)
   --runs N           runs of each method per fleet size; the table shows medians (default 1)
   --fault            also an imgswarm run with 25% of the nodes SIGKILLed at 50% progress
-  --methods LIST     subset of ${METHODS.join(',')} (default: all)
+  --methods LIST     subset of ${METHODS.join(',')} (default: ${DEFAULT_METHODS});
+                     fetch: imgswarm fetch of the same tree, published as content
   --from-source      run imgswarm from the TypeScript sources, not a fresh bundle
   --work DIR         work directory on a disk (default .bench-out/swarm)
   --keep             keep the generated store for the next run`
@@ -49,7 +53,7 @@ function options() {
       'latency-ms': { type: 'string', default: '0' },
       runs: { type: 'string', default: '1' },
       fault: { type: 'boolean', default: false },
-      methods: { type: 'string', default: METHODS.join(',') },
+      methods: { type: 'string', default: DEFAULT_METHODS },
       'from-source': { type: 'boolean', default: false },
       work: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -91,6 +95,7 @@ function estimate(o: Opts, bytes: number): number {
     const r = rates(o, n, bytes)
     const t = peerBound(r)
     if (o.methods.includes('imgswarm')) s += o.runs * 1.5 * t + (o.fault ? 1.5 * t : 0)
+    if (o.methods.includes('fetch')) s += o.runs * 1.5 * t
     if (o.methods.includes('unicast')) s += o.runs * unicastBound(r)
     if (o.methods.includes('multicast')) s += o.runs * ((bytes * 8) / Math.min(r.serverUpBps, r.nodeDownBps))
     if (o.methods.includes('aria2c')) s += o.runs * 2 * t
@@ -138,7 +143,7 @@ async function fleetRun(o: Opts, base: Omit<Ctx, 'fleet' | 'work'>, n: number): 
       base.image.store,
       fleet.nodes.map((h) => h.name),
     )
-    const wantServe = o.methods.includes('imgswarm') || o.methods.includes('unicast')
+    const wantServe = ['imgswarm', 'unicast', 'fetch'].some((m) => o.methods.includes(m as Method))
     const serve = wantServe
       ? await startServe(
           fleet.server,
@@ -151,6 +156,7 @@ async function fleetRun(o: Opts, base: Omit<Ctx, 'fleet' | 'work'>, n: number): 
     try {
       for (let i = 0; i < o.runs && serve; i++) {
         if (o.methods.includes('imgswarm')) await safely('imgswarm', runs, () => ours(ctx, serve, false))
+        if (o.methods.includes('fetch')) await safely('imgswarm fetch', runs, () => fetchAll(ctx, serve))
         if (o.methods.includes('unicast')) await safely('unicast', runs, () => unicast(ctx, serve))
       }
       if (o.fault && serve) await safely('imgswarm fault', runs, () => ours(ctx, serve, true))
