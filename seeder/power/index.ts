@@ -1,6 +1,7 @@
 // Power control with pluggable drivers (docs/power.md): Wake-on-LAN built
 // in, IPMI through ipmitool, ssh systemctl for running nodes, Intel AMT
 // through amttool. This file is the whole public surface of seeder/power.
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PowerConfig, PowerDriverName } from '../../common/config-schedule.ts'
 import { errors } from '../../common/errors.ts'
@@ -46,7 +47,7 @@ export interface Power {
   /** The driver a node uses: the explicit one, else its power.toml entry, else serve.power.driver. */
   driverFor(t: PowerTarget, driver?: PowerDriverName): PowerDriverName
   run(op: PowerOp, t: PowerTarget, driver?: PowerDriverName, signal?: AbortSignal): Promise<PowerResult>
-  /** Re-reads the power file (the file is read at creation and on each reload). */
+  /** Re-reads the power file now. It is also re-read on use whenever its size or mtime changed. */
   reload(): void
 }
 
@@ -59,17 +60,38 @@ const fill = (template: string, t: PowerTarget, name: string) =>
 export function createPower(init: PowerInit): Power {
   const cfg = init.config
   const file = cfg.file ?? (init.storeRoot === undefined ? undefined : join(init.storeRoot, POWER_FILE))
+  // The file's identity when it was last read: an edit is picked up on the next use,
+  // without a serve restart; a broken edit fails that use with the file's error.
+  const stamp = () => {
+    if (file === undefined) return ''
+    try {
+      const st = statSync(file)
+      return `${st.size}:${st.mtimeMs}:${st.ino}`
+    } catch {
+      return 'missing'
+    }
+  }
+  let readStamp = stamp()
   let hosts: HostPower[] = file === undefined ? [] : loadPowerHosts(file)
+  const reload = () => {
+    if (file === undefined) return
+    const now = stamp()
+    hosts = loadPowerHosts(file)
+    readStamp = now
+  }
+  const current = () => {
+    if (stamp() !== readStamp) reload()
+    return hosts
+  }
   const entryFor = (t: PowerTarget): HostPower | undefined => {
+    const hosts = current()
     const keys = [t.hostname, t.id, t.mac, t.ip].filter((k): k is string => !!k).map((k) => k.toLowerCase())
     return hosts.find((h) => keys.some((k) => h.hosts.has(k)))
   }
   const driverFor = (t: PowerTarget, d?: PowerDriverName) => d ?? entryFor(t)?.driver ?? cfg.driver
   return {
     driverFor,
-    reload() {
-      if (file !== undefined) hosts = loadPowerHosts(file)
-    },
+    reload,
     async run(op, t, d, signal) {
       const driver = driverFor(t, d)
       const e = entryFor(t)

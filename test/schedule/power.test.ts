@@ -9,7 +9,7 @@
 //   check the command lines the drivers run, not a BMC's behaviour.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
@@ -208,6 +208,23 @@ describe('IPMI and AMT command lines (fake ipmitool and amttool on PATH: no BMC 
       [...base, 'chassis', 'power', 'on'],
     ])
     expect(await readFile(log, 'utf8')).not.toContain('secret')
+  })
+
+  it('an edited power file is used on the next call, without a restart; a broken edit fails with its error until fixed', async () => {
+    const file = join(dir, 'power.toml')
+    await writeFile(file, `[[host]]\nhosts = "node[001-004]"\ndriver = "none"\n`)
+    const p = createPower({ config: config({ file }) })
+    expect(p.driverFor(node())).toBe('none')
+    // A replacement by rename, as editors do: a new inode even if size and mtime matched.
+    await writeFile(`${file}.new`, `[[host]]\nhosts = "node[001-004]"\ndriver = "ssh"\n`)
+    await rename(`${file}.new`, file)
+    expect(p.driverFor(node())).toBe('ssh')
+    await writeFile(file, `[[host]]\nhosts = "node[001-004]"\ndriverr = "ssh"\n`)
+    expect(() => p.driverFor(node())).toThrow(expect.objectContaining({ code: 'IMGSWARM_ERR_POWER_CONFIG' }))
+    await writeFile(file, `[[host]]\nhosts = "node[001-004]"\ndriver = "ipmi"\n`)
+    expect(p.driverFor(node())).toBe('ipmi')
+    await rm(file)
+    expect(p.driverFor(node())).toBe('wol')
   })
 
   it('a running node is power-cycled; a failing ipmitool is IMGSWARM_ERR_POWER with its message', async () => {
