@@ -2,8 +2,10 @@
 // network boot (docs/pxe.md). D's `boot` command adds it as a subcommand.
 import { join } from 'node:path'
 import { Command } from 'commander'
+import { errors } from '../../common/errors.ts'
 import { writePxe } from '../../initramfs/pxe/index.ts'
 import { writeBootMedia } from '../../initramfs/pxe/media.ts'
+import { safeArgs } from '../../seeder/boot/index.ts'
 import { type CommonOpts, common, context, info, printJson, wholeNumber } from '../shared.ts'
 
 interface PxeOpts extends CommonOpts {
@@ -88,7 +90,10 @@ function mediaCommand(name: 'iso' | 'usb'): Command {
     )
     .option('--server <url>', 'the image server the installer talks to (default: serve.public_url)')
     .option('--out <file>', `the image to write (default: STORE/boot/${file})`)
-    .option('--append <params>', 'extra kernel parameters, e.g. "imgswarm.post=poweroff imgswarm.disk=/dev/sda"')
+    .option(
+      '--append <params>',
+      'extra kernel parameters, after serve.boot_cmdline, e.g. "imgswarm.post=poweroff imgswarm.disk=/dev/sda"',
+    )
     .option(
       '--timeout <sec>',
       'seconds the menu waits before it starts the installer',
@@ -115,12 +120,20 @@ reimages itself at every boot. Docs: docs/pxe.md#boot-media`,
     .action(async (o: MediaOpts) => {
       const { config, store } = context(o)
       const bootDir = join(store.root, 'boot')
+      // The same extra parameters as the network boot's (serve.boot_cmdline), then --append.
+      const fromConfig = config.serve.bootCmdline.trim()
+      if (!safeArgs(fromConfig))
+        throw errors.pxeOption(
+          'serve.boot_cmdline',
+          'printable kernel parameters only, without quotes, $ or backslashes',
+        )
+      const extra = [fromConfig, o.append?.trim() ?? ''].filter((s) => s !== '').join(' ')
       const r = await writeBootMedia({
         bootDir,
         keysDir: store.keysDir,
         server: o.server ?? config.serve.publicUrl,
         out: o.out ?? join(bootDir, file),
-        ...(o.append === undefined ? {} : { extra: o.append }),
+        ...(extra === '' ? {} : { extra }),
         timeoutSec: o.timeout,
       })
       if (o.json) return printJson(r)

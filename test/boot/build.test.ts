@@ -3,27 +3,32 @@
 // the same; its contents are read back from the archive and checked.
 
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { zstdDecompressSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
+import { parseCaPem } from '../../common/https.ts'
 import { PROGRAMS } from '../../initramfs/contents.ts'
-import { buildBootImage } from '../../initramfs/index.ts'
+import { type BuildInfo, buildBootImage } from '../../initramfs/index.ts'
 import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
 import { createCa } from '../../seeder/tls/index.ts'
-import { cli } from '../support/cli.ts'
+import { cli, cliAsync } from '../support/cli.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
 import { haveTool } from '../support/tools.ts'
 import { readNewc } from './newc.ts'
 
 const CACHE = process.env.IMGSWARM_TEST_BOOT_CACHE ?? '/var/tmp/imgswarm-test-boot-cache'
 
+/** The first build's inputs (the key folder's files, the CA) and result, for the launcher's build to reproduce. */
+let first: { keys: Map<string, Buffer>; caPem: string; sha256: string } | undefined
+
 describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', () => {
   it('is reproducible, holds what the client needs, and reuses its cache', async () => {
     const dir = await tempDir('imgswarm-bootbuild-')
     await loadOrCreateSigningKey(join(dir, 'keys'))
     const pubkeyPem = await readFile(join(dir, 'keys', PUBLIC_KEY_FILE), 'utf8')
-    const caPem = createCa('imgswarm test CA').cert
+    // As the launcher pins a CA file: parsed and normalised (createCa's PEM ends in CRLF).
+    const caPem = parseCaPem(createCa('imgswarm test CA').cert, 'test CA')
     const a = await buildBootImage({ outDir: join(dir, 'a'), cacheDir: CACHE, pubkeyPem, caPem })
     const lines: string[] = []
     const b = await buildBootImage({
@@ -45,6 +50,9 @@ describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', 
       await readFile(join(dir, 'a', 'build.json'), 'utf8'),
     )
     expect(a.initramfs.size).toBeLessThan(120 * 1000 * 1000)
+    const keys = new Map<string, Buffer>()
+    for (const f of await readdir(join(dir, 'keys'))) keys.set(f, await readFile(join(dir, 'keys', f)))
+    first = { keys, caPem, sha256: a.initramfs.sha256 }
 
     // Again into the same folder: nothing changed, so the compressed file is kept.
     const again: string[] = []
@@ -118,6 +126,51 @@ describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', 
     expect(byName.has('lib/x86_64-linux-gnu/libc.so.6')).toBe(true)
     expect(resolve('usr/lib/x86_64-linux-gnu/libstdc++.so.6')).toBeDefined()
     expect(lines.join('\n')).not.toMatch(/unchanged/)
+  }, 600_000)
+
+  it('through the launcher: a progress display while it runs, then the sizes, under 120 MB compressed, and the same bytes again', async () => {
+    if (!first) throw new Error('the first build did not get far enough')
+    const dir = await tempDir('imgswarm-bootbuild-cli-')
+    const store = join(dir, 'store')
+    // The shared package cache stands in for STORE/boot/cache, so nothing is downloaded again.
+    await mkdir(join(store, 'boot'), { recursive: true })
+    await symlink(CACHE, join(store, 'boot', 'cache'))
+    // The first build's key and CA: the same inputs, in another process and another folder.
+    await mkdir(join(store, 'keys'), { mode: 0o700 })
+    for (const [f, data] of first.keys) await writeFile(join(store, 'keys', f), data, { mode: 0o600 })
+    await writeFile(join(dir, 'ca.pem'), first.caPem)
+    const r = await cliAsync(['boot', 'build', '--store', store, '--ca', join(dir, 'ca.pem')], {}, 600_000)
+    expect(r.status, r.stderr).toBe(0)
+    process.stderr.write(`boot build through the launcher:\n${r.stdout}`)
+    const info = JSON.parse(await readFile(join(store, 'boot', 'build.json'), 'utf8')) as BuildInfo
+    // The steps as they happen (stderr is not a terminal here: plain lines, every 10 % of a step).
+    for (const line of [
+      /^resolving packages \(apt-cache\)$/m,
+      /^download: 0 packages fetched, \d+ from the cache$/m,
+      /^bundling the client \(esbuild\)$/m,
+      /^kernel modules for \S+$/m,
+      /^\d+ shared libraries resolved against the packages$/m,
+      /^archive +\d+% [\d.]+ MB\/[\d.]+ MB /m,
+      /^archive: \d+ entries, \d+ bytes$/m,
+      /^compress \(zstd -12\) +100% /m,
+    ])
+      expect(r.stderr).toMatch(line)
+    // The report: both files with their sizes, the hash, the pinned key.
+    const rd = new RegExp(
+      `^initramfs  ${join(store, 'boot', 'initramfs')}  zstd  ([\\d.]+) MB \\(([\\d.]+) MB unpacked, (\\d+) entries\\)$`,
+      'm',
+    ).exec(r.stdout)
+    expect(rd, r.stdout).not.toBeNull()
+    expect(Number(rd?.[1])).toBe(Number((info.initramfs.size / 1e6).toFixed(1)))
+    expect(Number(rd?.[1])).toBeLessThan(120)
+    expect(Number(rd?.[3])).toBe(info.initramfs.entries)
+    expect(r.stdout).toMatch(
+      new RegExp(`^kernel     ${join(store, 'boot', 'kernel')}  ${info.kernel.version}  [\\d.]+ MB$`, 'm'),
+    )
+    expect(r.stdout).toContain(`sha256     ${info.initramfs.sha256}`)
+    expect(r.stdout).toContain(`pinned key ${info.pubkey}`)
+    expect(info.pubkey).toMatch(/^[A-Za-z0-9+/]{43}=$/)
+    expect(info.initramfs.sha256, 'the same bytes as the first build').toBe(first.sha256)
   }, 600_000)
 
   it('refuses a kernel version that is not one', () => {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { buildBootImage } from '../../initramfs/index.ts'
 import { packVersion, Store } from '../../seeder/index.ts'
 import { loadOrCreateSigningKey, PUBLIC_KEY_FILE } from '../../seeder/store/keys.ts'
-import { createPxeLan, type PxeLan, SERVER_IP, type Spawned } from '../pxe/lan.ts'
+import { BIN, createPxeLan, type PxeLan, SERVER_IP, type Spawned } from '../pxe/lan.ts'
 import type { StoredEvent } from '../support/events.ts'
 import { isRoot, tempDir } from '../support/tmp.ts'
 import { haveTool } from '../support/tools.ts'
@@ -29,8 +29,20 @@ const VMS = [1, 2, 3, ...(UEFI ? [4] : [])].map((i) => ({
   uefi: i === 4,
 }))
 const MiB = 1024 * 1024
+/** The server's per-MAC iPXE script (seeder/boot/script.ts): local disk, or the installer. */
+const LOCAL = /no reimage requested, booting from the local disk\nexit\n$/
+const REIMAGE = /reimage requested[\s\S]*\nkernel --name kernel http:\/\/\S+\/api\/v1\/boot\/kernel /
 
-const ready = isRoot && ['qemu-system-x86_64', 'apt-get', 'dpkg', 'ip', 'curl'].every(haveTool)
+/** How the BIOS VMs boot: PXE (the real path). IMGSWARM_TEST_BOOT=direct (-kernel/-initrd) is for debugging only. */
+const MODE = process.env.IMGSWARM_TEST_BOOT === 'direct' ? 'direct' : 'pxe'
+const ready =
+  isRoot &&
+  ['qemu-system-x86_64', 'apt-get', 'dpkg', 'ip', 'curl', 'dnsmasq'].every(haveTool) &&
+  existsSync('/usr/lib/ipxe/qemu/pxe-virtio.rom')
+/** IMGSWARM_TEST_WATCH=1: every VM's serial console on stderr, line by line, prefixed with its name. */
+const WATCH = process.env.IMGSWARM_TEST_WATCH === '1'
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing terminal escapes is the point
+const plain = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\r\x08]/g, '\n')
 
 let lan: PxeLan | undefined
 afterAll(async () => {
@@ -82,15 +94,16 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
       })
       await writeFile(join(store.root, 'layout.toml'), LAYOUT)
       await writeFile(join(store.root, 'layout-uefi.toml'), LAYOUT_UEFI)
-      // The cluster config: one group unknown nodes may join by themselves (the fleet database's
-      // PXE decision), and each VM known by MAC with its host name.
+      // The cluster config: the group's image, layout and post-action, and each VM by MAC with its
+      // host name. The VMs join the inventory by `node import` and are reimaged by `node reimage
+      // --group`, as in the README.
       const hosts = VMS.map(
         (v) =>
           `[[host]]\nhostname = "${v.hostname}"\nmac = "${v.mac}"\ngroups = ["e2e"]\n${v.uefi ? 'layout = "layout-uefi.toml"\n' : ''}`,
       )
       await writeFile(
         join(store.root, 'cluster.toml'),
-        `[global]\nimage = "tiny"\npost = "poweroff"\nlayout = "layout.toml"\n\n[[group]]\nname = "e2e"\nauto_enrol = true\n\n${hosts.join('\n')}`,
+        `[global]\nimage = "tiny"\npost = "poweroff"\nlayout = "layout.toml"\n\n[[group]]\nname = "e2e"\n\n${hosts.join('\n')}`,
       )
       // A slow server uplink, so the VMs must get most pieces from each other.
       await writeFile(
@@ -109,6 +122,17 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
         ]),
         { IMGSWARM_LOG_LEVEL: 'warn' },
       )
+      const imgswarm = async (args: string[]) => {
+        const r = await theLan.server.exec(BIN, [...args, '--store', store.root, '--server', URL], {
+          env: { IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' },
+        })
+        if (r.code !== 0) throw new Error(`imgswarm ${args.join(' ')}: ${r.stderr}`)
+        return r.stdout
+      }
+      const script = async (mac: string) => {
+        const r = await theLan.server.exec('curl', ['-s', `${URL}/api/v1/boot/ipxe?mac=${mac}`])
+        return r.stdout
+      }
       const token = async () => (await readFile(join(store.keysDir, 'admin.token'), 'utf8')).trim()
       const api = async (path: string): Promise<{ status: number; body: unknown }> => {
         const r = await theLan.server.exec('curl', [
@@ -130,13 +154,20 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
         await new Promise((r) => setTimeout(r, 100))
       }
 
-      // PXE (SeaBIOS, QEMU's iPXE ROM, dnsmasq from `boot pxe`, the server's per-MAC iPXE script)
-      // when this server has the fleet database that decides per MAC; else QEMU gets the installer
-      // kernel and initramfs directly. IMGSWARM_TEST_BOOT=pxe|direct forces one.
-      const fleetDb = (await api('/api/v1/fleet')).status === 200
-      const pxeReady = fleetDb && existsSync('/usr/lib/ipxe/qemu/pxe-virtio.rom') && haveTool('dnsmasq')
-      const mode = process.env.IMGSWARM_TEST_BOOT ?? (pxeReady ? 'pxe' : 'direct')
-      process.stderr.write(`e2e: the VMs boot by ${mode} (fleet database ${fleetDb ? 'present' : 'absent'})\n`)
+      // The operator's steps: import the nodes, ask for a reimage of their group. Until then the
+      // server's per-MAC iPXE script says "local disk"; after it, "reimage".
+      await writeFile(
+        join(dir, 'nodes.csv'),
+        `mac,ip,hostname,group\n${VMS.map((v) => `${v.mac},,${v.hostname},e2e`).join('\n')}\n`,
+      )
+      await imgswarm(['node', 'import', join(dir, 'nodes.csv')])
+      for (const v of VMS) expect(await script(v.mac), `${v.hostname} before the request`).toMatch(LOCAL)
+      await imgswarm(['node', 'reimage', '--group', 'e2e'])
+      for (const v of VMS) expect(await script(v.mac), `${v.hostname} after the request`).toMatch(REIMAGE)
+
+      // PXE: SeaBIOS, QEMU's iPXE ROM, dnsmasq configured by `boot pxe`, the server's per-MAC script.
+      const mode = MODE
+      process.stderr.write(`e2e: the BIOS VMs boot by ${mode}\n`)
       if (mode === 'pxe') {
         const out = join(dir, 'pxe')
         await theLan.writeConfig({ mode: 'full', server: URL, out, range: '10.99.0.150,10.99.0.199,1h' })
@@ -170,6 +201,14 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
               ...['-drive', `file=${disk},format=raw,if=virtio`],
             ],
           })
+          if (WATCH) {
+            let rest = ''
+            vm.child.stdout?.on('data', (d: Buffer) => {
+              const lines = plain(rest + d.toString()).split('\n')
+              rest = lines.pop() ?? ''
+              for (const l of lines) if (l.trim() !== '') process.stderr.write(`[${v.hostname}] ${l}\n`)
+            })
+          }
           return { ...v, disk, serial, vm }
         }),
       )
@@ -212,15 +251,19 @@ describe.runIf(ready)('QEMU end-to-end reimage', () => {
       }
       // A third of the image at least went from VM to VM (the server's upload is capped).
       expect(up).toBeGreaterThan(4 * 1000 * 1000)
+      // The fleet database's install records: one verified install per VM.
       const installs = await api('/api/v1/installs?limit=100')
-      if (installs.status === 200) {
-        // The fleet database (seeder/fleet) is in this server: its install records too.
-        const rows = (installs.body as { installs: { node: string; result: string; bytesFromPeers: number }[] })
-          .installs
-        for (const v of vms) {
-          expect(rows.some((r) => (r.node === v.hostname || r.node === v.mac) && r.result === 'verified')).toBe(true)
-        }
+      expect(installs.status).toBe(200)
+      const rows = (installs.body as { installs: { node: string; result: string }[] }).installs
+      for (const v of vms) {
+        const mine = rows.filter((r) => r.node === v.hostname || r.node === v.mac)
+        expect(
+          mine.map((r) => r.result),
+          `${v.hostname}'s install records`,
+        ).toContain('verified')
       }
+      // The verified installs answered the request: every VM's next network boot is its local disk.
+      for (const v of vms) expect(await script(v.mac), `${v.hostname} after its install`).toMatch(LOCAL)
       serve.child.kill('SIGTERM')
 
       // Each disk boots on its own and says its own name.

@@ -31,7 +31,7 @@ export function cliJson<T>(args: string[], env: NodeJS.ProcessEnv = {}): T {
  * runs in it, or is its child with piped logs (spawnSync would stop draining
  * them, and a full pipe stops the server while the command waits for it).
  */
-export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const base = { ...process.env }
     delete base.IMGSWARM_SERVER_URL
@@ -48,7 +48,7 @@ export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
     child.stderr.on('data', (d) => {
       stderr += String(d)
     })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.once('error', reject)
     child.once('close', (code) => {
       clearTimeout(timer)
