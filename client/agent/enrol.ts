@@ -128,22 +128,29 @@ export async function enrolNode(target: string, init: EnrolInit): Promise<EnrolR
     init.warn(`not enrolled, so no agent on this node: ${reason}`)
     return { enrolled: false, unit: false, reason }
   }
-  await targetDirectory(target, '/etc/imgswarm')
-  // Files the image shipped must not lend us their mode or owner.
-  await removeTargetFile(target, KEY_FILE)
-  await writeTargetFile(target, KEY_FILE, k.privatePem, 0o600)
-  await removeTargetFile(target, AGENT_FILE)
-  await saveAgentFile(target, {
-    schema: 'imgswarm/agent@1',
-    server: init.server.replace(/\/+$/, ''),
-    pubkey: init.pubkey.export({ format: 'pem', type: 'spki' }).toString(),
-    node: answer.node,
-    mac: init.mac ?? null,
-    hostname: init.hostname ?? null,
-    image: init.image,
-    ca: init.ca ?? null,
-  })
-  const skipped = await installUnit(target, init)
+  let skipped: string | undefined
+  try {
+    await targetDirectory(target, '/etc/imgswarm')
+    // Files the image shipped must not lend us their mode or owner.
+    await removeTargetFile(target, KEY_FILE)
+    await writeTargetFile(target, KEY_FILE, k.privatePem, 0o600)
+    await removeTargetFile(target, AGENT_FILE)
+    await saveAgentFile(target, {
+      schema: 'imgswarm/agent@1',
+      server: init.server.replace(/\/+$/, ''),
+      pubkey: init.pubkey.export({ format: 'pem', type: 'spki' }).toString(),
+      node: answer.node,
+      mac: init.mac ?? null,
+      hostname: init.hostname ?? null,
+      image: init.image,
+      ca: init.ca ?? null,
+    })
+    skipped = await installUnit(target, init)
+  } catch (e) {
+    const reason = `cannot write the credential into the installed system: ${(e as Error).message}`
+    init.warn(`enrolled, but no agent on this node: ${reason}`)
+    return { enrolled: false, unit: false, reason }
+  }
   init.say(
     `enrolled as ${answer.node} (key ${answer.keyId})` +
       (skipped === undefined ? `; ${UNIT_NAME} installed` : `; no agent unit: ${skipped}`),

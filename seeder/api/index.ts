@@ -134,7 +134,8 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerFetchRoutes(app, ctx)
   if (init.fleet) registerFleetRoutes(app, ctx, init.fleet, { swarms: init.swarms })
   // Node agents, their credentials and delta updates (seeder/update, docs/agent.md).
-  registerUpdateRoutes(app, ctx)
+  const seeder = init.seeder
+  registerUpdateRoutes(app, ctx, { refresh: seeder?.refresh ? async () => seeder.refresh?.() : undefined })
   registerScheduleRoutes(app, ctx, { scheduler: init.scheduler ?? (() => undefined) })
   registerPowerRoutes(app, ctx, { power: init.power ?? (() => undefined) })
   registerBootRoutes(app, {

@@ -3,11 +3,14 @@
 // the whole public surface.
 import type { FastifyInstance } from 'fastify'
 import type { ApiContext } from '../api/context.ts'
+import { type AdminRoutesInit, registerUpdateAdminRoutes } from './routes-admin.ts'
 import { registerAgentRoutes } from './routes-agent.ts'
 
 export { NodeAuth } from './auth.ts'
 
-export interface UpdateRoutesInit {
+export { buildDelta, DELTA_DIR, DELTA_FILE, DELTA_SCHEMA, type DeltaDoc, deltaVersion, planDelta } from './build.ts'
+
+export interface UpdateRoutesInit extends AdminRoutesInit {
   /** The clock of the signature checks (tests pass their own). */
   now?: () => number
 }
@@ -17,4 +20,5 @@ export function registerUpdateRoutes(app: FastifyInstance, ctx: ApiContext, init
   const fleet = ctx.fleet
   if (!fleet) return
   registerAgentRoutes(app, fleet, init.now)
+  registerUpdateAdminRoutes(app, ctx, fleet, init)
 }
