@@ -30,6 +30,10 @@ IMGSWARM_SERVER_URL), then the config file, then defaults. Docs: docs/cli.md`,
 if (process.argv[2] === 'install') {
   const { installCommand } = await import('./commands/install.ts')
   program.addCommand(installCommand())
+} else if (process.argv[2] === 'agent') {
+  // The node agent runs on every installed node: only its own modules too.
+  const { agentCommand } = await import('./commands/agent.ts')
+  program.addCommand(agentCommand())
 } else if (process.argv[2] === 'fetch') {
   // The same for fetch: it runs on every node of a render farm at once.
   const { fetchCommand } = await import('./commands/fetch.ts')

@@ -16,6 +16,7 @@ import { scheduleErrors } from './errors-schedule.ts'
 import { signErrors } from './errors-sign.ts'
 import { swarmErrors } from './errors-swarm.ts'
 import { tlsErrors } from './errors-tls.ts'
+import { updateErrors } from './errors-update.ts'
 
 export { ImgswarmError }
 
@@ -227,6 +228,7 @@ export const errors = {
   ...signErrors,
   ...fetchErrors,
   ...tlsErrors,
+  ...updateErrors,
 }
 
 export function isImgswarmError(e: unknown, code?: string): e is ImgswarmError {

@@ -8,7 +8,7 @@ export const MANIFEST_SCHEMA = 'imgswarm/manifest@1'
 
 export interface Manifest {
   schema: typeof MANIFEST_SCHEMA
-  kind: 'image' | 'override' | 'content'
+  kind: 'image' | 'override' | 'content' | 'delta'
   name: string
   version: string
   archive: {
@@ -86,8 +86,8 @@ export function validateManifest(v: unknown, file: string): Manifest {
   const m = v as Record<string, unknown>
   if (m.schema !== MANIFEST_SCHEMA)
     throw bad(`unknown schema ${JSON.stringify(m.schema)} (expected ${MANIFEST_SCHEMA})`)
-  if (m.kind !== 'image' && m.kind !== 'override' && m.kind !== 'content')
-    throw bad('kind must be "image", "override" or "content"')
+  if (m.kind !== 'image' && m.kind !== 'override' && m.kind !== 'content' && m.kind !== 'delta')
+    throw bad('kind must be "image", "override", "content" or "delta"')
   for (const k of ['name', 'version', 'createdAt', 'packer'] as const) {
     if (typeof m[k] !== 'string' || (m[k] as string).length === 0 || (m[k] as string).length > 256) {
       throw bad(`${k} must be a non-empty string`)

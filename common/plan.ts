@@ -64,6 +64,11 @@ export interface InstallPlan {
   direct?: DirectArtifact[]
   /** The install ticket (bearer token) for the direct overrides; present when `direct` is. */
   ticket?: string
+  /**
+   * One-time enrol token (docs/agent.md, "Enrolment"): bound to this node and address; the install
+   * registers the node's new public key with it once. Present when the server keeps a fleet database.
+   */
+  enrolToken?: string
 }
 
 /** A direct override (docs/secrets.md): no torrent, no info hash; its bytes come only from the API. */
@@ -90,6 +95,8 @@ export const DIRECT_ARTIFACT_KEYS = [
   'archive',
 ]
 const TICKET = /^[A-Za-z0-9_-]{43}$/
+/** seeder/fleet/enrol-token.ts TOKEN_PATTERN. */
+const ENROL_TOKEN = /^v1\.[A-Za-z0-9_-]{1,900}\.[A-Za-z0-9_-]{43}$/
 
 const PLAN_KEYS = ['apiVersion', 'node', 'image', 'overrides', 'post', 'disk']
 const NODE_KEYS = ['hostname', 'mac', 'ip']
@@ -207,7 +214,16 @@ function disk(v: unknown): PlanDisk {
  * so nothing else hanging off the parsed JSON survives.
  */
 export function validatePlan(json: unknown): InstallPlan {
-  const { direct, ticket, rest } = splitDirect(json)
+  const { enrolToken, ...withoutEnrol } =
+    typeof json === 'object' && json !== null && !Array.isArray(json)
+      ? (json as Record<string, unknown>)
+      : { enrolToken: undefined }
+  if (enrolToken !== undefined && (typeof enrolToken !== 'string' || !ENROL_TOKEN.test(enrolToken))) {
+    fail('enrolToken', 'must be v1.CLAIMS.MAC in base64url (at most 1024 characters)')
+  }
+  const { direct, ticket, rest } = splitDirect(
+    typeof json === 'object' && json !== null && !Array.isArray(json) ? withoutEnrol : json,
+  )
   const o = object(rest, 'plan', PLAN_KEYS)
   if (o.apiVersion !== PLAN_API_VERSION) {
     fail('apiVersion', `is ${JSON.stringify(o.apiVersion)}, this client speaks ${PLAN_API_VERSION}`)
@@ -236,6 +252,7 @@ export function validatePlan(json: unknown): InstallPlan {
     // A fresh, canonical copy: only what the layout rules read survives.
     disk: o.disk === null ? null : disk(o.disk),
     ...(direct === undefined ? {} : { direct, ticket: ticket as string }),
+    ...(enrolToken === undefined ? {} : { enrolToken: enrolToken as string }),
   }
 }
 

@@ -1,6 +1,7 @@
 // Every imgswarm command, in the order `imgswarm --help` lists them. cli/main.ts
 // loads this module for everything but `install` (which loads only its own).
 import type { Command } from 'commander'
+import { agentCommand } from './agent.ts'
 import { archiveCommands } from './archive.ts'
 import { bootCommands } from './boot.ts'
 import { clusterCommands } from './cluster.ts'
@@ -35,6 +36,7 @@ export function allCommands(): Command[] {
     dbCommands(),
     trackerCommand(),
     installCommand(),
+    agentCommand(),
     bootCommands(),
     demoCommand(),
   ]

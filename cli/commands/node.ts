@@ -9,6 +9,7 @@ import { POWER_VERBS, type PowerVerb } from '../../seeder/power/index.ts'
 import { info, printJson, printTable } from '../shared.ts'
 import { type FleetBackend, type FleetOpts, openBackend } from './node-backend.ts'
 import { addLocalReimageOptions, LOCAL_HELP, runLocalReimage } from './node-local.ts'
+import { nodePushOverridesCommand, nodeUpdateCommand } from './node-update.ts'
 
 interface NodeOpts extends FleetOpts {
   json?: boolean
@@ -248,6 +249,8 @@ ${WHERE}`,
     })
 
   cmd.addCommand(nodeReimageCommand())
+  cmd.addCommand(nodeUpdateCommand())
+  cmd.addCommand(nodePushOverridesCommand())
 
   opts(cmd.command('power'))
     .description('power nodes on or off, reboot them, or boot them into PXE (by id or group)')

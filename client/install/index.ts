@@ -7,6 +7,7 @@ import { isImgswarmError } from '../../common/errors.ts'
 import type { EventStep } from '../../common/events.ts'
 import { pinGlobally, pinnedFetch } from '../../common/https.ts'
 import { formatBytes, formatDuration } from '../../common/progress.ts'
+import { enrolNode } from '../agent/enrol.ts'
 import { installBootloader } from '../bootloader/index.ts'
 import type { ClientConfig } from '../config/index.ts'
 import { applyIdentity } from '../identity/index.ts'
@@ -177,6 +178,23 @@ export async function runInstall(o: InstallOptions): Promise<InstallResult> {
     if (dest.applied !== undefined) {
       enter('bootloader', `GRUB on ${dest.applied.device}`)
       await installBootloader(target, dest.applied, { removable: o.removableEfi ?? false, say: con.say })
+    }
+
+    // The node's credential and agent (docs/agent.md): after the last step that can fail, before the
+    // flush so that the key is on the disk; a refusal is a warning, not a failed install.
+    if (o.planText === undefined) {
+      await enrolNode(target, {
+        server: cfg.server,
+        token: vp.plan.enrolToken,
+        pubkey: cfg.pubkey,
+        ca: cfg.ca,
+        fetchImpl,
+        mac: cfg.mac,
+        hostname: cfg.hostname ?? vp.plan.node.hostname ?? undefined,
+        image,
+        say: con.say,
+        warn: con.warn,
+      })
     }
 
     // Nothing counts as installed until the disk has taken it (flush.ts).

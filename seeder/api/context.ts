@@ -53,6 +53,7 @@ export const KINDS = [
   ['images', 'image'],
   ['overrides', 'override'],
   ['content', 'content'],
+  ['deltas', 'delta'],
 ] as const
 
 /** True when some plan points to this version (a plan's bare NAME points to the latest packed version). */

@@ -15,6 +15,7 @@ import { type Power, registerPowerRoutes } from '../power/index.ts'
 import { registerFetchRoutes } from '../publish/routes.ts'
 import { registerScheduleRoutes, type Scheduler } from '../schedule/index.ts'
 import type { Store } from '../store/store.ts'
+import { registerUpdateRoutes } from '../update/index.ts'
 import { registerWebseed } from '../webseed/index.ts'
 import { registerArchiveIndex } from './archive-index.ts'
 import { type ApiPack, registerArtifacts } from './artifacts.ts'
@@ -132,6 +133,9 @@ export async function createApi(init: ApiInit): Promise<FastifyInstance> {
   registerNodeRoutes(app, ctx, init.nodeRoutes)
   registerFetchRoutes(app, ctx)
   if (init.fleet) registerFleetRoutes(app, ctx, init.fleet, { swarms: init.swarms })
+  // Node agents, their credentials and delta updates (seeder/update, docs/agent.md).
+  const seeder = init.seeder
+  registerUpdateRoutes(app, ctx, { refresh: seeder?.refresh ? async () => seeder.refresh?.() : undefined })
   registerScheduleRoutes(app, ctx, { scheduler: init.scheduler ?? (() => undefined) })
   registerPowerRoutes(app, ctx, { power: init.power ?? (() => undefined) })
   registerBootRoutes(app, {

@@ -100,6 +100,13 @@ export function openApiDocument(app: FastifyInstance, info: { version: string; s
       schemas: { Error: errorSchema },
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'the admin token from STORE/keys/admin.token' },
+        nodeSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'Imgswarm-Node key=KEYID, ts=UNIX_MS, nonce=RANDOM, sig=BASE64: an ed25519 signature by the node credential (docs/agent.md)',
+        },
       },
     },
     paths: sorted,

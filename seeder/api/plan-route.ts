@@ -95,7 +95,13 @@ export function registerPlanRoute(app: FastifyInstance, ctx: ApiContext, init: P
       if (!spec) throw noPlan(ctx, q, ip, adopted)
       // Direct overrides go into the plan's direct list, with a ticket for this address (seeder/direct).
       const resolved = await resolvePlan(ctx.catalog, spec, ctx.plansOrigin, ctx.plans.directOverrides?.())
-      const plan = ctx.direct ? ctx.direct.issue(resolved, req.ip) : resolved
+      const withDirect = ctx.direct ? ctx.direct.issue(resolved, req.ip) : resolved
+      // The node's one-time enrol token (docs/agent.md): inside the signed body, bound to this node and address.
+      const enrolToken = ctx.fleet?.credentials.issueToken(
+        { mac: q.mac, hostname: q.hostname ?? withDirect.node.hostname ?? undefined, ip: req.ip },
+        `${withDirect.image.name}@${withDirect.image.version}`,
+      )
+      const plan = enrolToken === undefined ? withDirect : { ...withDirect, enrolToken }
       grant(ctx, 'image', plan.image.name, plan.image.version)
       for (const o of plan.overrides) grant(ctx, 'override', o.name, o.version)
       ctx.fleet?.planServed(who, `${plan.image.name}@${plan.image.version}`, plan.node.hostname)

@@ -8,6 +8,7 @@ import type { EventSink, NodeEvent } from '../api/events.ts'
 import type { PlanQuery, PlanSource } from '../plans/index.ts'
 import * as act from './actions.ts'
 import { backupDatabase, integrityOf } from './backup.ts'
+import { type Credentials, createCredentials } from './credentials.ts'
 import { parseInventoryCsv } from './csv.ts'
 import { type OpenOptions, openDatabase } from './db.ts'
 import { History, SAMPLE_MS } from './history.ts'
@@ -20,6 +21,8 @@ import type { FleetSample, FleetSummary, InstallRow, NodeDetail, NodeFilter, Nod
 import { EventWriter } from './writer.ts'
 
 export { integrityCheck } from './backup.ts'
+export type { AgentJob, Credentials, JobKind, JobStatus, NodeCredential } from './credentials.ts'
+export { ENROL_TOKEN_MS, JOB_KINDS, JOB_STATUSES } from './credentials.ts'
 export { GROUP_PATTERN, parseInventoryCsv } from './csv.ts'
 export { FLEET_DB_FILE, openDatabase as openFleetDatabase } from './db.ts'
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts'
@@ -66,6 +69,8 @@ export interface Fleet {
   /** Events written and transactions committed since open. */
   readonly stats: { written: number; commits: number }
   readonly stream: StreamHub
+  /** Node credentials, enrol tokens and agent jobs (credentials.ts, docs/agent.md). */
+  readonly credentials: Credentials
   /** Starts the throughput history and the event pruning (serve calls it; the CLI needs neither). */
   start(): void
   /** Writes what is queued, then closes the database; idempotent. */
@@ -164,6 +169,7 @@ export function openFleet(init: FleetInit, components: FleetComponents = {}): Fl
       return { written: writer.written, commits: writer.commits }
     },
     stream,
+    credentials: createCredentials(db),
     start() {
       if (sampler || closed) return
       history.add(q.fleetSummary(db))

@@ -129,6 +129,44 @@ CREATE INDEX schedule_runs_schedule ON schedule_runs(schedule_id, id);
 CREATE INDEX schedule_runs_running ON schedule_runs(id) WHERE result = 'running';
 `,
   },
+  {
+    // Node credentials, the enrol-token key and agent jobs (seeder/fleet/credentials.ts, docs/agent.md).
+    version: 4,
+    name: 'node credentials and agent jobs',
+    sql: `
+-- The HMAC key of the stateless enrol tokens in signed plans (one row, made on first use).
+CREATE TABLE enrol_secret (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  secret TEXT NOT NULL
+);
+
+CREATE TABLE node_credentials (
+  node_pk INTEGER PRIMARY KEY REFERENCES nodes(pk) ON DELETE CASCADE,
+  key_id TEXT NOT NULL UNIQUE,
+  public_key TEXT NOT NULL,
+  action_id INTEGER NOT NULL,
+  token_issued INTEGER NOT NULL,
+  enrolled_at TEXT NOT NULL,
+  enrolled_ip TEXT NOT NULL,
+  image TEXT,
+  last_used TEXT
+);
+
+CREATE TABLE agent_jobs (
+  id INTEGER PRIMARY KEY,
+  node_pk INTEGER NOT NULL REFERENCES nodes(pk) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('update','push-overrides','fetch')),
+  params TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','running','done','failed','cancelled')),
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  started_at TEXT,
+  ended_at TEXT,
+  result TEXT
+);
+CREATE INDEX agent_jobs_node ON agent_jobs(node_pk, id);
+`,
+  },
 ]
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version

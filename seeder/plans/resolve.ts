@@ -14,7 +14,7 @@ export interface ArtifactLookup {
   latestPacked(kind: Kind, name: string): Promise<string | undefined>
 }
 
-const PLURAL: Record<Kind, string> = { image: 'images', override: 'overrides', content: 'content' }
+const PLURAL: Record<Kind, string> = { image: 'images', override: 'overrides', content: 'content', delta: 'deltas' }
 
 export function artifactUrls(kind: Kind, name: string, version: string, file: string) {
   const base = `/api/v1/${PLURAL[kind]}/${name}/${version}`

@@ -171,5 +171,9 @@ export const installPlanSchema = {
       },
     },
     ticket: { type: 'string', description: 'install ticket: the bearer token for the direct overrides' },
+    enrolToken: {
+      type: 'string',
+      description: 'one-time token the install enrols the node credential with (docs/agent.md)',
+    },
   },
 } as const

@@ -14,7 +14,7 @@ import type { Manifest } from '../../common/manifest.ts'
 import { checkName, compareVersions, formatRef, nextVersion, parseRef } from '../../common/names.ts'
 import { copyTree } from './copy.ts'
 
-export type Kind = 'image' | 'override' | 'content'
+export type Kind = 'image' | 'override' | 'content' | 'delta'
 
 export interface VersionMeta {
   createdAt: string
@@ -44,7 +44,7 @@ export interface PackedInfo {
   index: string | undefined
 }
 
-const DIRS: Record<Kind, string> = { image: 'images', override: 'overrides', content: 'content' }
+const DIRS: Record<Kind, string> = { image: 'images', override: 'overrides', content: 'content', delta: 'deltas' }
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -177,7 +177,7 @@ export class Store {
   /** Every packed version of both kinds, in name and version order. */
   async allPacked(): Promise<{ kind: Kind; info: PackedInfo }[]> {
     const out: { kind: Kind; info: PackedInfo }[] = []
-    for (const kind of ['image', 'override', 'content'] as const) {
+    for (const kind of ['image', 'override', 'content', 'delta'] as const) {
       for (const name of await this.names(kind)) {
         for (const version of await this.versions(kind, name)) {
           const info = await this.packed(kind, name, version)

@@ -57,6 +57,7 @@ export function registerWebseed(app: FastifyInstance, init: WebseedInit): void {
     ['images', 'image'],
     ['overrides', 'override'],
     ['content', 'content'],
+    ['deltas', 'delta'],
   ] as const) {
     app.route({
       method: ['GET', 'HEAD'],

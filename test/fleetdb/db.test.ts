@@ -79,7 +79,7 @@ describe('migrations', () => {
     expect(() => before.prepare('SELECT * FROM schedules').all()).toThrow(/no such table/)
     before.close()
     const f = openFleet({ file })
-    expect(f.schemaVersion).toBe(3)
+    expect(f.schemaVersion).toBe(SCHEMA_VERSION)
     expect(f.node('old02')).toMatchObject({ group: 'render', mac: '52:54:00:00:00:02' })
     await f.stop()
     const raw = new DatabaseSync(file)

@@ -107,6 +107,8 @@ describe.runIf(isRoot && missing.length === 0)('imgswarm install --disk (loop de
       'etc/fstab',
       'etc/ssh',
       'etc/post-mark',
+      // agent.json and node.key, the enrol step's (docs/agent.md).
+      'etc/imgswarm',
     ])
     const want = await describeTree(join(dir, 'tree'), new Set([...skip, 'boot']))
     const got = await describeTree(check, new Set([...skip, 'boot', 'lost+found']))

@@ -85,11 +85,14 @@ export async function imageServer(
     files?: Record<string, string>
     /** Starts the server instead of startServe (a TLS serve, say). */
     start?: (store: Store) => Promise<Running>
+    /** Changes the image tree before it is imported (more files, say). */
+    tree?: (root: string) => Promise<void>
   },
 ): Promise<ImageServer> {
   const store = new Store(join(dir, 'store'))
   const tree = join(dir, 'tree')
   await imageTree(tree, o.dataMb)
+  await o.tree?.(tree)
   await store.import('image', tree, 'base@1')
   const pack = {
     compression: o.compression ?? ('none' as const),

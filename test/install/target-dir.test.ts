@@ -60,6 +60,13 @@ describe.runIf(isRoot)('imgswarm install --target-dir', () => {
     const got = await describeTree(target, new Set([...skip, 'etc/site.conf', 'etc/post-mark']))
     want.delete('etc')
     got.delete('etc')
+    // The node's credential, made by the enrol step (docs/agent.md), is the install's, not the image's.
+    for (const f of ['agent.json', 'node.key']) {
+      expect(got.get(`etc/imgswarm/${f}`)?.mode, f).toBe(0o600)
+      got.delete(`etc/imgswarm/${f}`)
+    }
+    want.delete('etc/imgswarm')
+    got.delete('etc/imgswarm')
     expect(diffTrees(want, got)).toEqual([])
 
     // Overrides: later wins; identity; the post-install script ran in the chroot with the node's variables.
