@@ -3,6 +3,8 @@
 // exit for every leecher, so process start-up counts on both sides.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const PEER = join(import.meta.dirname, 'peer.ts')
@@ -15,6 +17,8 @@ export interface LeechResult {
   /** Our leecher only. */
   peakRssMb?: number
   failed?: number
+  /** User + system CPU seconds of the leecher process (GNU time). */
+  cpuS?: number
 }
 
 function start(cmd: string, args: string[]): ChildProcess {
@@ -32,6 +36,19 @@ async function output(c: ChildProcess, what: string): Promise<string> {
   const [code] = (await once(c, 'exit')) as [number | null]
   if (code !== 0) throw new Error(`${what} exited with ${code}`)
   return out
+}
+
+/** Runs a leecher under GNU time; resolves with its stdout and its CPU seconds. */
+async function timed(cmd: string, args: string[], what: string): Promise<{ out: string; cpuS: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-time-'))
+  const f = join(dir, 'time')
+  try {
+    const out = await output(start('/usr/bin/time', ['-f', '%U %S', '-o', f, cmd, ...args]), what)
+    const [u, s] = readFileSync(f, 'utf8').trim().split('\n').pop()?.split(' ').map(Number) ?? []
+    return { out, cpuS: (u ?? Number.NaN) + (s ?? Number.NaN) }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 export function stopAll(): void {
@@ -56,12 +73,20 @@ export async function oursSeed(torrentFile: string, dir: string): Promise<{ port
   }
 }
 
-export async function oursLeech(torrentFile: string, dir: string): Promise<LeechResult> {
+/** Our leecher; `checkout` runs another checkout's peer.ts (an A/B against another commit). */
+export async function oursLeech(
+  torrentFile: string,
+  dir: string,
+  profileDir?: string,
+  checkout?: string,
+): Promise<LeechResult> {
   const t0 = performance.now()
-  const out = await output(start(process.execPath, [PEER, 'leech', torrentFile, dir]), 'our leecher')
+  const prof = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  const peer = checkout ? join(checkout, 'bench/throughput/peer.ts') : PEER
+  const { out, cpuS } = await timed(process.execPath, [...prof, peer, 'leech', torrentFile, dir], 'our leecher')
   const ms = performance.now() - t0
   const r = JSON.parse(out.trim().split('\n').pop() as string) as { ms: number; peakRssMb: number; failed: number }
-  return { ms, innerMs: r.ms, peakRssMb: r.peakRssMb, failed: r.failed }
+  return { ms, innerMs: r.ms, peakRssMb: r.peakRssMb, failed: r.failed, cpuS }
 }
 
 const ARIA2_COMMON = [
@@ -81,8 +106,12 @@ const ARIA2_COMMON = [
 
 export async function aria2Leech(torrentFile: string, dir: string): Promise<LeechResult> {
   const t0 = performance.now()
-  await output(start('aria2c', [...ARIA2_COMMON, '--seed-time=0', `--dir=${dir}`, torrentFile]), 'aria2c (leecher)')
-  return { ms: performance.now() - t0 }
+  const { cpuS } = await timed(
+    'aria2c',
+    [...ARIA2_COMMON, '--seed-time=0', `--dir=${dir}`, torrentFile],
+    'aria2c (leecher)',
+  )
+  return { ms: performance.now() - t0, cpuS }
 }
 
 /** aria2c seeding DIR's complete file (trusted, not re-hashed, like ours). */

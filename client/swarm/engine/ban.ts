@@ -1,7 +1,10 @@
 // Bans peers that send data failing its piece hash. Stock webtorrent only
 // emits a warning and downloads the piece again, possibly from the same peer.
-// Here each block received is remembered with its sender and SHA-1 until its
-// piece verifies. When a piece fails:
+// Here each block copied into a piece is remembered with its sender (piece.ts
+// keeps the wire per block, and the bytes once the piece is complete); only
+// when a piece fails are its blocks hashed, one SHA-1 each, from the failed
+// piece's bytes. Hashing every block on arrival, as an earlier version did,
+// doubled the SHA-1 work of every download. When a piece fails:
 // - a sole sender is banned at once;
 // - with several senders nobody is blamed yet: the failed attempt's blocks
 //   are kept, and once the piece verifies (from whoever), each kept block is
@@ -19,6 +22,8 @@
 // Bans are by peer id and by address:port, never by IP alone: on one host or
 // behind NAT every peer has the same IP.
 import { createHash } from 'node:crypto'
+import { flushedAttempt } from './piece.ts'
+import { BLOCK_LENGTH } from './tuning.ts'
 import type { WtTorrent, WtWire } from './wt-types.ts'
 
 const FAILED = /^Piece (\d+) failed verification$/
@@ -35,8 +40,8 @@ interface Block {
 export class PeerBans {
   readonly #torrent: WtTorrent
   readonly #warn: (msg: string) => void
-  /** Blocks of the current attempt at each piece. */
-  readonly #blocks = new Map<number, Block[]>()
+  /** The Piece object (torrent-piece, patched by piece.ts) of the current attempt at each piece. */
+  readonly #attempts = new Map<number, unknown>()
   /** Blocks of failed attempts with several senders, compared once the piece verifies. */
   readonly #suspect = new Map<number, Block[][]>()
   /** Pieces whose next attempt only this wire may serve. */
@@ -86,22 +91,34 @@ export class PeerBans {
       this.#drop(wire)
       return
     }
-    // Emitted synchronously after webtorrent copied the block into its piece; the buffer may be
-    // reused afterwards (wire-parse.ts), so it is hashed now.
-    wire.on('piece', (index: number, offset: number, buf: Uint8Array) => {
-      let list = this.#blocks.get(index)
-      if (!list) {
-        list = []
-        this.#blocks.set(index, list)
-      }
-      list.push({ wire, offset, length: buf.length, sha1: createHash('sha1').update(buf).digest() })
+    // Emitted synchronously after webtorrent copied the block into its piece (and, for the last
+    // block, before the piece's hash is checked): the piece in the torrent's list now is the
+    // attempt the block went into. Which wire sent which block the Piece object itself records.
+    wire.on('piece', (index: number) => {
+      const p = this.#torrent.pieces[index]
+      if (p) this.#attempts.set(index, p)
     })
+  }
+
+  /** The failed attempt's blocks with their senders and SHA-1s, hashed now from the piece's bytes. */
+  #failedBlocks(index: number): Block[] {
+    const a = flushedAttempt(this.#attempts.get(index), BLOCK_LENGTH)
+    this.#attempts.delete(index)
+    if (!a) return []
+    const out: Block[] = []
+    for (let k = 0; k < a.from.length; k++) {
+      const wire = a.from[k] as WtWire | undefined
+      if (!wire) continue
+      const offset = k * a.blockLength
+      const block = a.bytes.subarray(offset, offset + a.blockLength)
+      out.push({ wire, offset, length: block.length, sha1: createHash('sha1').update(block).digest() })
+    }
+    return out
   }
 
   #onPieceFailed(index: number): void {
     this.piecesFailed++
-    const blocks = this.#blocks.get(index) ?? []
-    this.#blocks.delete(index)
+    const blocks = this.#failedBlocks(index)
     const senders = new Set(blocks.map((b) => b.wire))
     if (senders.size === 0) {
       this.#warn(`piece ${index} failed its hash check; its sender is gone`)
@@ -119,7 +136,7 @@ export class PeerBans {
   }
 
   #onVerified(index: number): void {
-    this.#blocks.delete(index)
+    this.#attempts.delete(index)
     this.#only.delete(index)
     const attempts = this.#suspect.get(index)
     if (!attempts) return

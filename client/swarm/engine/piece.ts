@@ -20,6 +20,20 @@ type PieceState = {
   _bytes?: Buffer
   /** Ours: which blocks arrived. */
   _have?: Uint8Array
+  /** Ours: the wire each block was copied from (ban.ts reads it when the piece fails its hash). */
+  _from?: unknown[]
+  /** Ours: the bytes handed out by flush(), kept for ban.ts while the Piece object lives. */
+  _flushedBytes?: Buffer
+}
+
+/** A flushed piece's bytes and, per block, the wire it came from; undefined before flush(). */
+export function flushedAttempt(
+  piece: unknown,
+  blockLength: number,
+): { bytes: Buffer; from: readonly unknown[]; blockLength: number } | undefined {
+  const p = piece as PieceState | null | undefined
+  if (!p?._flushedBytes || !p._from) return undefined
+  return { bytes: p._flushedBytes, from: p._from, blockLength }
 }
 
 export function patchPiece(proto: Record<string, unknown>, blockLength: number): void {
@@ -40,6 +54,7 @@ export function patchPiece(proto: Record<string, unknown>, blockLength: number):
       this._remainder = this.length % blockLength || blockLength
       this._bytes = Buffer.allocUnsafe(this.length)
       this._have = new Uint8Array(this._chunks)
+      this._from = new Array(this._chunks)
       this._buffer = []
       this._cancellations = []
       this.sources = []
@@ -53,6 +68,7 @@ export function patchPiece(proto: Record<string, unknown>, blockLength: number):
     set(this: PieceState, i: number, data: Uint8Array, source: unknown): boolean {
       if (!methods.init.call(this)) return false
       const have = this._have as Uint8Array
+      const from = this._from as unknown[]
       const bytes = this._bytes as Buffer
       const blocks = Math.ceil(data.length / blockLength)
       for (let j = 0; j < blocks; j++) {
@@ -60,6 +76,7 @@ export function patchPiece(proto: Record<string, unknown>, blockLength: number):
         const part = data.subarray(j * blockLength, (j + 1) * blockLength)
         bytes.set(part, (i + j) * blockLength)
         have[i + j] = 1
+        from[i + j] = source
         this._buffered++
         this.missing -= part.length
         if (!this.sources?.includes(source)) this.sources?.push(source)
@@ -69,6 +86,7 @@ export function patchPiece(proto: Record<string, unknown>, blockLength: number):
     flush(this: PieceState): Buffer | null {
       if (!this._bytes || this._chunks !== this._buffered) return null
       const out = this._bytes
+      this._flushedBytes = out
       this._bytes = undefined
       this._have = undefined
       this._buffer = null
