@@ -295,8 +295,11 @@ ${WHERE}`,
     .addHelpText(
       'after',
       `
-The node's next network boot goes to its local disk again. An installer that is already running
-on the node is not stopped by this; its install is recorded as cancelled.
+Only the server's records change: the pending request is withdrawn (the node's next network
+boot goes to its local disk again), a running install is recorded as cancelled, and the node
+shows idle. Nothing is sent to the node: an installer already running there goes on, and its
+next event opens a new install. To stop it, power-cycle it after the cancel
+(imgswarm node power reboot ID). See docs/inventory.md, "Cancelling".
 
 Example:
   imgswarm node cancel node001
