@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, packedStore, type Running, startServe } from '../serve/harness.ts'
-import { BIN, type CliResult } from '../support/cli.ts'
+import { BIN, cliAsync } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
 
 interface Row {
@@ -56,22 +56,8 @@ afterAll(async () => {
 
 const env = () => ({ IMGSWARM_TOKEN: token })
 
-/** The CLI as a child process without blocking this process, which runs the server. */
-function cli(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn(BIN, args, {
-    env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString()
-  })
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString()
-  })
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr })))
-}
+/** The CLI without blocking this process, which runs the server (never spawnSync here). */
+const cli = cliAsync
 
 describe('imgswarm status', () => {
   it('--json lists the nodes with their state and progress, and --state filters them', async () => {
