@@ -115,9 +115,24 @@ ${LOCAL_HELP}`,
 }
 
 export function nodeCommands(): Command {
-  const cmd = new Command('node').description(
-    'the inventory of nodes: import, list, show, adopt, reimage, power, cancel, rm',
-  )
+  const cmd = new Command('node')
+    .description('the inventory of nodes: import, list, show, adopt, reimage, power, cancel, rm')
+    .addHelpText(
+      'after',
+      `
+Nodes are known by MAC, host name and IP. A node boots from its local disk until a reimage is
+requested; unknown MACs that network-boot are listed as discovered and wait to be adopted.
+
+A typical round:
+  imgswarm node import nodes.csv                  the MAC/IP list (mac,ip[,hostname[,group]])
+  imgswarm node list --state discovered           who PXE-booted unknown
+  imgswarm node adopt 52:54:00:ab:cd:ef --group render
+  imgswarm node reimage --group render            at their next network boot
+  imgswarm status --watch                         follow it live (or the dashboard)
+  imgswarm node show node001                      facts, events, install history
+
+Docs: docs/inventory.md, docs/cli.md#node`,
+    )
 
   opts(cmd.command('import'))
     .description('add or update nodes from a CSV file: mac,ip[,hostname[,group]] (all lines or none)')
