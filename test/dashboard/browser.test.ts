@@ -1,8 +1,9 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core)
 // against a real fleet: a real `serve` and real `imgswarm install
 // --target-dir` clients over loopback. Asserts that node rows appear, that
-// progress advances, that a reimage clicked in the UI reaches the server,
-// and that an action without a session is refused. IMGSWARM_SCREENSHOT=1
+// progress advances, that a reimage clicked in the UI reaches the server and
+// the node (its next boot installs again, and the page shows it done), and
+// that an action without a session is refused. IMGSWARM_SCREENSHOT=1
 // also writes docs/img/dashboard.png.
 import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
@@ -204,6 +205,24 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
         .toBe('reimage-requested')
       expect((await apiNode(url, token, 'web01')).state).toBe('reimage-requested')
       await page.locator('.toast', { hasText: 'Reimage requested for web01.' }).waitFor()
+      // ...and on to the node: its next network boot gets the installer, it reinstalls, and the
+      // page follows it back to done; the history has a second verified install, and the boot
+      // after that is from the local disk again.
+      const web01Mac = `52:54:00:00:01:${ALL.indexOf('web01') + 10}`
+      const ipxe = async () => (await fetch(`${url}/api/v1/boot/ipxe?mac=${web01Mac}`)).text()
+      expect(await ipxe()).toContain('/api/v1/boot/kernel')
+      const targetDir = join(dir, 'target-web01-again')
+      const again = installNode(nodeArgs({ url, pubkey: server.pubkey, targetDir, hostname: 'web01', seedTime: 0 }))
+      nodes.push(again)
+      await expect
+        .poll(() => page.locator('tr[data-id="web01"]').getAttribute('data-state'), { timeout: 180_000 })
+        .toBe('done')
+      const rerun = await again.result
+      expect(rerun.status, rerun.stderr).toBe(0)
+      const hist = await fetch(`${url}/api/v1/installs?node=web01`, { headers: { authorization: `Bearer ${token}` } })
+      const { installs } = (await hist.json()) as { installs: { result: string }[] }
+      expect(installs.map((i) => i.result)).toEqual(['verified', 'verified'])
+      expect(await ipxe()).not.toContain('/api/v1/boot/kernel')
 
       // Without a session (the cookie gone, as after expiry), the click is refused and says so.
       await browser.clearCookies()
