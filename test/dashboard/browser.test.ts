@@ -65,7 +65,7 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
   const have = existsSync(CHROMIUM)
   it.skipIf(!have)(
     have
-      ? 'shows the fleet live, advances progress, reimages from the UI, and refuses actions without a session'
+      ? 'shows the fleet live, advances progress, reimages a node from the UI to done again, shows its detail, the swarms and the history, and refuses actions without a session'
       : `skipped: ${CHROMIUM} is missing (apt-get install chromium, or scripts/install-deps.sh test)`,
     { timeout: 300_000 },
     async () => {
@@ -223,6 +223,24 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
       const { installs } = (await hist.json()) as { installs: { result: string }[] }
       expect(installs.map((i) => i.result)).toEqual(['verified', 'verified'])
       expect(await ipxe()).not.toContain('/api/v1/boot/kernel')
+
+      // The other views: the node's detail (timeline, console, its installs), the swarms and the history.
+      await page.goto(`${url}/ui/#/node/web01`)
+      await page.locator('#view-node').waitFor()
+      await expect.poll(() => page.locator('#nd-events tbody tr').count(), { timeout: 60_000 }).toBeGreaterThan(4)
+      await expect.poll(() => page.locator('#nd-installs tbody tr').count(), { timeout: 60_000 }).toBe(2)
+      await expect.poll(() => page.locator('#nd-console').textContent(), { timeout: 60_000 }).toMatch(/config/)
+      expect(await page.locator('#nd-console').textContent()).toMatch(/done/)
+      await page.goto(`${url}/ui/#/swarms`)
+      const swarm = page.locator('#swarms tbody tr', { hasText: 'base' }).first()
+      await swarm.waitFor({ timeout: 60_000 })
+      expect(await swarm.textContent()).toMatch(/min \d+/)
+      await page.goto(`${url}/ui/#/installs`)
+      await expect
+        .poll(() => page.locator('#installs tbody tr', { hasText: 'verified' }).count(), { timeout: 60_000 })
+        .toBeGreaterThanOrEqual(NODES.length + 1)
+      await page.goto(`${url}/ui/#/`)
+      await page.locator('tr[data-id="web02"]').waitFor()
 
       // Without a session (the cookie gone, as after expiry), the click is refused and says so.
       await browser.clearCookies()
