@@ -65,7 +65,7 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
   const have = existsSync(CHROMIUM)
   it.skipIf(!have)(
     have
-      ? 'shows the fleet live, advances progress, reimages a node from the UI to done again, shows its detail, the swarms and the history, and refuses actions without a session'
+      ? 'shows the fleet live, advances progress, reimages a node from the UI to done again and a group, shows the node detail, the swarms and the history, and refuses actions without a session'
       : `skipped: ${CHROMIUM} is missing (apt-get install chromium, or scripts/install-deps.sh test)`,
     { timeout: 300_000 },
     async () => {
@@ -241,6 +241,19 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
         .toBeGreaterThanOrEqual(NODES.length + 1)
       await page.goto(`${url}/ui/#/`)
       await page.locator('tr[data-id="web02"]').waitFor()
+
+      // A group reimage from the UI: pick the group, then "Reimage group gpu" (confirmed).
+      await page.selectOption('#group-filter', 'gpu')
+      await page.click('#group-reimage')
+      await page.locator('.toast', { hasText: /Reimage requested for 3 nodes of gpu\./ }).waitFor({ timeout: 60_000 })
+      for (const id of ['gpu01', 'gpu02', UNKNOWN_MAC]) {
+        expect((await apiNode(url, token, id)).state).toBe('reimage-requested')
+        await expect
+          .poll(() => page.locator(`tr[data-id="${id}"]`).getAttribute('data-state'), { timeout: 60_000 })
+          .toBe('reimage-requested')
+      }
+      expect((await apiNode(url, token, 'web02')).state).toBe('done')
+      await page.selectOption('#group-filter', '')
 
       // Without a session (the cookie gone, as after expiry), the click is refused and says so.
       await browser.clearCookies()
