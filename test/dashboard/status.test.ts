@@ -114,6 +114,41 @@ describe('imgswarm status', () => {
     expect(down.stderr).toMatch(/that imgswarm serve runs there/)
   })
 
+  it('--watch on a terminal draws in place on the alternate screen, follows the stream, and restores the screen on Ctrl-C', async () => {
+    // A real pseudo-terminal: util-linux script(1) runs the command on one, 100x30.
+    const cmd = `stty cols 100 rows 30; exec ${BIN} status --server ${running.url} --watch`
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    watcher = child
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+    })
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    // Rows are matched without their colours.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences
+    const plain = () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    const seen = async (what: string | RegExp) => {
+      await expect.poll(typeof what === 'string' ? () => out : plain, { timeout: 60_000, interval: 100 }).toMatch(what)
+    }
+    try {
+      await seen('\x1b[?1049h')
+      await seen(/st-a +installing .*40%/)
+      await seen(/3 nodes: /)
+      await post({ node: 'st-tty', step: 'download', percent: 33, rateDown: 1e6, peers: 2 })
+      await seen(/st-tty +installing .*33%/)
+      // Redrawn in place (cursor home, each line cleared to its end), not scrolled.
+      expect(out).toContain('\x1b[H')
+      expect(out).toContain('\x1b[K')
+    } finally {
+      child.stdin.write('\x03') // Ctrl-C, through the terminal's line discipline: SIGINT
+    }
+    expect(await exit).toBe(0)
+    expect(out.slice(out.lastIndexOf('\x1b[?1049h'))).toContain('\x1b[?25h\x1b[?1049l')
+  })
+
   it('--watch --json follows the stream: a new event shows up, and Ctrl-C ends it cleanly', async () => {
     const child = spawn(BIN, ['status', '--server', running.url, '--watch', '--json'], {
       env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env() },
