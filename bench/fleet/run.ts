@@ -6,14 +6,13 @@
 //     nodes posting every 5 s (400 events/s) for --seconds, then as many
 //     concurrent posters as --posters back to back: the rate held, p50/p99.
 //   node bench/fleet/run.ts [--seconds 30] [--posters 64] [--events 20000]
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { freeLocalPort } from '../../common/net.ts'
 import { openFleet } from '../../seeder/fleet/index.ts'
 import { optionsOrExit } from '../cli.ts'
+import { startServe } from '../serve.ts'
 
 const USAGE = 'usage: node bench/fleet/run.ts [--seconds N] [--posters N] [--events N] [--nodes N]'
 const opts = optionsOrExit(() => {
@@ -34,7 +33,6 @@ const opts = optionsOrExit(() => {
   return { seconds: n('seconds'), posters: n('posters'), events: n('events'), nodes: n('nodes'), help: values.help }
 }, USAGE)
 
-const BIN = new URL('../../bin/imgswarm', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'imgswarm-bench-fleet-'))
 const ev = (i: number) => ({
   node: `node${String(i % opts.nodes).padStart(4, '0')}`,
@@ -132,52 +130,6 @@ async function post(url: string, i: number, lat: number[]): Promise<boolean> {
   }
 }
 
-async function startServe(): Promise<{ url: string; child: ChildProcess }> {
-  const store = join(dir, 'store')
-  await new Promise<void>((res, rej) => {
-    const k = spawn(BIN, ['keys', 'show', '--store', store], {
-      stdio: 'ignore',
-      env: { ...process.env, IMGSWARM_CONFIG: 'none' },
-    })
-    k.once('exit', (c) => (c === 0 ? res() : rej(new Error(`keys show exited ${c}`))))
-  })
-  const port = await freeLocalPort()
-  const child = spawn(
-    BIN,
-    [
-      'serve',
-      '--store',
-      store,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--torrent-port',
-      '0',
-      '--no-udp',
-      '--log-level',
-      'warn',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, IMGSWARM_CONFIG: 'none' },
-    },
-  )
-  const url = `http://127.0.0.1:${port}`
-  for (let i = 0; i < 600; i++) {
-    if (
-      await fetch(`${url}/api/v1/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, child }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  child.kill('SIGKILL')
-  throw new Error('serve did not start')
-}
-
 try {
   console.log(`1. database alone (${opts.nodes} nodes, synchronous=FULL)`)
   const base = await dbRate(1, 'commit per event')
@@ -185,7 +137,7 @@ try {
   console.log(`  ratio: ${(ours / base).toFixed(1)}x\n`)
 
   console.log('2. HTTP against imgswarm serve (own process)')
-  const { url, child } = await startServe()
+  const { url, child } = await startServe(join(dir, 'store'))
   try {
     // Fixed rate: every node once per 5 s, spread evenly.
     const r = await fixedRate(url, opts.nodes, 5000, opts.seconds)

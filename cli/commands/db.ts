@@ -15,7 +15,19 @@ function dbFile(o: CommonOpts): string {
 }
 
 export function dbCommands(): Command {
-  const cmd = new Command('db').description('the fleet database (STORE/fleet.db): backup and check')
+  const cmd = new Command('db').description('the fleet database (STORE/fleet.db): backup and check').addHelpText(
+    'after',
+    `
+STORE/fleet.db (SQLite, WAL mode) holds the nodes, every install (image version, start, end,
+result, bytes from the server and from peers), the events and the requested actions. serve
+creates and migrates it. Both commands work while serve runs.
+
+Examples:
+  imgswarm db backup /backup/fleet-$(date +%F).db   a consistent copy, checked before it is kept
+  imgswarm db check                                  PRAGMA integrity_check
+
+Docs: docs/fleet-database.md (schema, migrations, durability, backup and restore), docs/cli.md#db`,
+  )
 
   common(cmd.command('backup'))
     .description('write a consistent copy of the fleet database to FILE, also while serve runs')

@@ -116,9 +116,24 @@ ${LOCAL_HELP}`,
 }
 
 export function nodeCommands(): Command {
-  const cmd = new Command('node').description(
-    'the inventory of nodes: import, list, show, adopt, reimage, power, cancel, rm',
-  )
+  const cmd = new Command('node')
+    .description('the inventory of nodes: import, list, show, adopt, reimage, power, cancel, rm')
+    .addHelpText(
+      'after',
+      `
+Nodes are known by MAC, host name and IP. A node boots from its local disk until a reimage is
+requested; unknown MACs that network-boot are listed as discovered and wait to be adopted.
+
+A typical round:
+  imgswarm node import nodes.csv                  the MAC/IP list (mac,ip[,hostname[,group]])
+  imgswarm node list --state discovered           who PXE-booted unknown
+  imgswarm node adopt 52:54:00:ab:cd:ef --group render
+  imgswarm node reimage --group render            at their next network boot
+  imgswarm status --watch                         follow it live (or the dashboard)
+  imgswarm node show node001                      facts, events, install history
+
+Docs: docs/inventory.md, docs/cli.md#node`,
+    )
 
   opts(cmd.command('import'))
     .description('add or update nodes from a CSV file: mac,ip[,hostname[,group]] (all lines or none)')
@@ -298,8 +313,11 @@ ${WHERE}`,
     .addHelpText(
       'after',
       `
-The node's next network boot goes to its local disk again. An installer that is already running
-on the node is not stopped by this; its install is recorded as cancelled.
+Only the server's records change: the pending request is withdrawn (the node's next network
+boot goes to its local disk again), a running install is recorded as cancelled, and the node
+shows idle. Nothing is sent to the node: an installer already running there goes on, and its
+next event opens a new install. To stop it, power-cycle it after the cancel
+(imgswarm node power reboot ID). See docs/inventory.md, "Cancelling".
 
 Example:
   imgswarm node cancel node001

@@ -42,7 +42,7 @@ Examples:
   imgswarm status --state failed --json | jq -r '.nodes[].id'
   imgswarm status --server http://10.0.0.1:8470 --token "$(cat admin.token)" --group gpu
 
-Docs: docs/cli.md#imgswarm-status, docs/dashboard.md`
+Docs: docs/cli.md#status, docs/dashboard.md`
 
 async function resolveServer(o: StatusOpts): Promise<StatusServer> {
   const config = loadConfig({ config: o.config, store: o.store })

@@ -51,6 +51,7 @@ export function sessionClearCookie(secure: boolean): string {
 export class SessionStore {
   readonly ttlMs: number
   readonly #sessions = new Map<string, Session>()
+  readonly #ended = new Set<() => void>()
 
   constructor(opts: { ttlMs?: number } = {}) {
     this.ttlMs = opts.ttlMs ?? SESSION_TTL_MS
@@ -83,7 +84,14 @@ export class SessionStore {
   }
 
   delete(id: string | undefined): boolean {
-    return id !== undefined && this.#sessions.delete(digest(id))
+    const gone = id !== undefined && this.#sessions.delete(digest(id))
+    if (gone) for (const fn of this.#ended) fn()
+    return gone
+  }
+
+  /** Calls `fn` each time a session is ended by delete() (a logout); expiry is seen by get(). */
+  onEnd(fn: () => void): void {
+    this.#ended.add(fn)
   }
 
   get size(): number {

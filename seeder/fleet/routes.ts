@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ApiContext } from '../api/context.ts'
 import { errorResponses } from '../api/http-errors.ts'
 import { ADMIN } from '../api/schemas.ts'
+import { sessionCookie } from '../api/session.ts'
 import type { Fleet } from './index.ts'
 import {
   adoptBody,
@@ -50,6 +51,8 @@ export function registerFleetRoutes(
   app.addHook('preClose', async () => {
     fleet.stream.close()
   })
+  // A logout ends the streams opened on that session, not only the page's own.
+  ctx.auth.sessions.onEnd(() => fleet.stream.revalidate())
   // Reimage and cancel carry no fields: no body at all is an empty one (then checked like any other).
   const noBody = {
     ...admin,
@@ -209,9 +212,11 @@ export function registerFleetRoutes(
         },
       },
     },
-    (_req: FastifyRequest, reply: FastifyReply) => {
+    (req: FastifyRequest, reply: FastifyReply) => {
       reply.hijack()
-      fleet.stream.attach(reply.raw)
+      const id = sessionCookie(req)
+      const sessions = ctx.auth.sessions
+      fleet.stream.attach(reply.raw, ctx.auth.checkBearer(req) ? undefined : () => sessions.get(id) !== undefined)
     },
   )
 

@@ -3,6 +3,8 @@
 // once, serialised once for all clients, and a 2 s tick sends the fleet
 // totals. With no client connected nothing is tracked and no timer runs, so
 // 500 nodes posting every 3 s cost the stream nothing until someone watches.
+// A stream opened on a dashboard session ends when that session does (logout
+// at once, expiry within a fleet tick): the browser's reconnect then gets 401.
 import type { ServerResponse } from 'node:http'
 import type { FleetSummary, InstallRow, NodeRow } from './types.ts'
 
@@ -18,7 +20,8 @@ const HEARTBEAT_MS = 15_000
 
 export class StreamHub {
   readonly #src: StreamSource
-  readonly #clients = new Set<ServerResponse>()
+  /** Each client, with the check that its credentials still hold (none for the bearer token, which cannot end). */
+  readonly #clients = new Map<ServerResponse, (() => boolean) | undefined>()
   readonly #nodes = new Set<number>()
   readonly #installs = new Set<number>()
   readonly #removed = new Set<string>()
@@ -50,8 +53,8 @@ export class StreamHub {
     if (this.#clients.size > 0) this.#removed.add(id)
   }
 
-  /** Takes over a response as an event stream until the client goes away. */
-  attach(res: ServerResponse): void {
+  /** Takes over a response as an event stream until the client goes away, or `valid()` turns false. */
+  attach(res: ServerResponse, valid?: () => boolean): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -59,32 +62,48 @@ export class StreamHub {
       'x-accel-buffering': 'no',
     })
     res.write(`retry: 2000\n\n`)
-    this.#clients.add(res)
+    this.#clients.set(res, valid)
     res.on('close', () => this.#detach(res))
     res.write(frame('fleet', this.#src.fleet()))
     this.#startTimers()
   }
 
   close(): void {
-    for (const c of this.#clients) c.end()
+    for (const c of this.#clients.keys()) c.end()
     this.#clients.clear()
     this.#stopTimers()
   }
 
+  /** Ends the streams whose session has ended. */
+  revalidate(): void {
+    for (const [c, valid] of this.#clients) {
+      if (valid && !valid()) {
+        this.#clients.delete(c)
+        c.end()
+      }
+    }
+    if (this.#clients.size === 0) this.#detachAll()
+  }
+
   #detach(res: ServerResponse): void {
     this.#clients.delete(res)
-    if (this.#clients.size === 0) {
-      this.#stopTimers()
-      this.#nodes.clear()
-      this.#installs.clear()
-      this.#removed.clear()
-    }
+    if (this.#clients.size === 0) this.#detachAll()
+  }
+
+  #detachAll(): void {
+    this.#stopTimers()
+    this.#nodes.clear()
+    this.#installs.clear()
+    this.#removed.clear()
   }
 
   #startTimers(): void {
     if (this.#tick) return
     this.#tick = setInterval(() => this.#flushChanges(), this.nodeMs)
-    this.#fleetTick = setInterval(() => this.#broadcast(frame('fleet', this.#src.fleet())), this.fleetMs)
+    this.#fleetTick = setInterval(() => {
+      this.revalidate()
+      this.#broadcast(frame('fleet', this.#src.fleet()))
+    }, this.fleetMs)
     this.#beat = setInterval(() => this.#broadcast(': keep-alive\n\n'), HEARTBEAT_MS)
     for (const t of [this.#tick, this.#fleetTick, this.#beat]) t.unref()
   }
@@ -111,7 +130,7 @@ export class StreamHub {
 
   #broadcast(text: string): void {
     if (text === '') return
-    for (const c of this.#clients) {
+    for (const c of this.#clients.keys()) {
       if (c.writableLength > MAX_BUFFERED) {
         c.destroy()
         continue

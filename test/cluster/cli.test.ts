@@ -1,11 +1,11 @@
 // `imgswarm cluster` as a person runs it: the real launcher, real files, and
 // for `edit` a real editor process (a shell script standing in for vi).
-import { spawn, spawnSync } from 'node:child_process'
+// Never spawnSync: one test runs serve in this process, which must keep serving.
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { packedStore, startServe } from '../serve/harness.ts'
-import { BIN, cli } from '../support/cli.ts'
+import { cliAsync } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
 
 const GOOD = `[global]
@@ -49,38 +49,9 @@ cat "$f" > "$1"
   return script
 }
 
-function edit(file: string, editor: string, input: string, extra: string[] = []) {
-  const r = spawnSync(BIN, ['cluster', 'edit', '--file', file, ...extra], {
-    encoding: 'utf8',
-    input,
-    env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', EDITOR: editor, VISUAL: '' },
-    timeout: 60_000,
-  })
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
-}
-
-/** The same, without blocking this process: needed when the server it talks to runs here. */
-function editAsync(
-  file: string,
-  editor: string,
-  extra: string[],
-): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(BIN, ['cluster', 'edit', '--file', file, ...extra], {
-      env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', EDITOR: editor, VISUAL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (d) => {
-      stdout += d
-    })
-    p.stderr.on('data', (d) => {
-      stderr += d
-    })
-    p.on('error', fail)
-    p.on('close', (code) => done({ status: code ?? -1, stdout, stderr }))
-  })
+/** `cluster edit` with this $EDITOR and these answers on its standard input (none: closed at once). */
+function edit(file: string, editor: string, input: string | undefined, extra: string[] = []) {
+  return cliAsync(['cluster', 'edit', '--file', file, ...extra], { EDITOR: editor, VISUAL: '' }, { input })
 }
 
 describe('imgswarm cluster', () => {
@@ -88,16 +59,19 @@ describe('imgswarm cluster', () => {
     const dir = await tempDir()
     const file = join(dir, 'cluster.toml')
     await writeFile(file, GOOD.replace('priority = 10', 'priority = "ten"').replace('node[003-004]', 'node[004-003]'))
-    const r = cli(['cluster', 'validate', file])
+    const r = await cliAsync(['cluster', 'validate', file])
     expect(r.status).toBe(2)
     expect(r.stderr).toContain(`${file}:7:1: priority must be a whole number`)
     expect(r.stderr).toContain(`${file}:15:10: bad host range: node[004-003]: range 004-003 runs backwards`)
-    const j = JSON.parse(cli(['cluster', 'validate', file, '--json']).stdout) as { ok: boolean; problems: unknown[] }
+    const j = JSON.parse((await cliAsync(['cluster', 'validate', file, '--json'])).stdout) as {
+      ok: boolean
+      problems: unknown[]
+    }
     expect(j.ok).toBe(false)
     expect(j.problems).toHaveLength(2)
 
     await writeFile(file, GOOD)
-    const ok = cli(['cluster', 'validate', file])
+    const ok = await cliAsync(['cluster', 'validate', file])
     expect(ok.status, ok.stderr).toBe(0)
     expect(ok.stdout).toContain('valid: 2 group(s), 1 host entry, 6 node(s) named')
     expect(ok.stderr).toBe('')
@@ -105,18 +79,18 @@ describe('imgswarm cluster', () => {
       file,
       GOOD.replace('priority = 20', 'priority = 10').replace('priority = 10\n', 'priority = 10\nimage = "other"\n'),
     )
-    const tie = cli(['cluster', 'validate', file])
+    const tie = await cliAsync(['cluster', 'validate', file])
     expect(tie.status).toBe(0)
     expect(tie.stderr).toContain(
       `${file}:15:1: warning: groups compute (line 5) and gpu both have priority 10 and set a different image for node003`,
     )
-    expect(cli(['cluster', 'validate', join(dir, 'nope.toml')]).stderr).toMatch(/does not exist/)
+    expect((await cliAsync(['cluster', 'validate', join(dir, 'nope.toml')])).stderr).toMatch(/does not exist/)
   })
 
   it('finds STORE/cluster.toml by default', async () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'cluster.toml'), GOOD)
-    const r = cli(['cluster', 'validate', '--store', dir])
+    const r = await cliAsync(['cluster', 'validate', '--store', dir])
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toContain(join(dir, 'cluster.toml'))
   })
@@ -125,7 +99,7 @@ describe('imgswarm cluster', () => {
     const dir = await tempDir()
     const file = join(dir, 'cluster.toml')
     await writeFile(file, GOOD)
-    const r = cli(['cluster', 'show', 'node[003-004]', '--file', file])
+    const r = await cliAsync(['cluster', 'show', 'node[003-004]', '--file', file])
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toContain('node004  (groups compute < gpu; host entry line 18)')
     expect(r.stdout).toMatch(/image {5}gpu@3 +group gpu \(.*cluster\.toml:14\)/)
@@ -134,7 +108,7 @@ describe('imgswarm cluster', () => {
     )
     expect(r.stdout).toMatch(/post {6}poweroff +host node004/)
 
-    const j = JSON.parse(cli(['cluster', 'show', 'compute', '--file', file, '--json']).stdout) as {
+    const j = JSON.parse((await cliAsync(['cluster', 'show', 'compute', '--file', file, '--json'])).stdout) as {
       nodes: {
         node: string
         image: { value: string }
@@ -143,19 +117,21 @@ describe('imgswarm cluster', () => {
       }[]
     }
     expect(j.nodes.map((n) => n.node)).toEqual(['node001', 'node002', 'node003', 'node004'])
-    expect(cli(['cluster', 'show', 'gpu', '--file', file]).stdout).toContain(
+    expect((await cliAsync(['cluster', 'show', 'gpu', '--file', file])).stdout).toContain(
       `group gpu (priority 20; ${file}:11): 4 member(s): node[003-004] gpu[01-02].farm.example`,
     )
     expect(j.nodes.map((n) => n.image.value)).toEqual(['base', 'base', 'gpu@3', 'gpu@3'])
     expect(j.nodes[0]?.overrides.map((o) => o.value)).toEqual(['site', 'compute'])
     expect(j.nodes[0]?.post).toEqual({ value: 'reboot', from: 'default' })
 
-    const one = JSON.parse(cli(['cluster', 'show', '52:54:00:00:00:04', '--file', file, '--json']).stdout) as {
+    const one = JSON.parse(
+      (await cliAsync(['cluster', 'show', '52:54:00:00:00:04', '--file', file, '--json'])).stdout,
+    ) as {
       nodes: { identity: { hostname: string } }[]
     }
     expect(one.nodes[0]?.identity.hostname).toBe('node004')
-    expect(cli(['cluster', 'show', 'stranger', '--file', file]).stdout).toContain('stranger: no plan')
-    const bad = cli(['cluster', 'show', 'n[2-1]', '--file', file])
+    expect((await cliAsync(['cluster', 'show', 'stranger', '--file', file])).stdout).toContain('stranger: no plan')
+    const bad = await cliAsync(['cluster', 'show', 'n[2-1]', '--file', file])
     expect(bad.status).toBe(2)
     expect(bad.stderr).toMatch(/runs backwards/)
   })
@@ -163,9 +139,9 @@ describe('imgswarm cluster', () => {
   it('init writes an example that validates, and refuses to overwrite', async () => {
     const dir = await tempDir()
     const file = join(dir, 'cluster.toml')
-    expect(cli(['cluster', 'init', file]).status).toBe(0)
-    expect(cli(['cluster', 'validate', file]).status).toBe(0)
-    const again = cli(['cluster', 'init', file])
+    expect((await cliAsync(['cluster', 'init', file])).status).toBe(0)
+    expect((await cliAsync(['cluster', 'validate', file])).status).toBe(0)
+    const again = await cliAsync(['cluster', 'init', file])
     expect(again.status).toBe(2)
     expect(again.stderr).toMatch(/already exists/)
   })
@@ -177,7 +153,7 @@ describe('imgswarm cluster', () => {
     const before = await stat(file)
     const fixed = GOOD.replace('node[001-004]', 'node[001-008]')
     const editor = await editorScript(dir, [GOOD.replace('image = "base"', 'image = "base"\ncolour = 1'), fixed])
-    const r = edit(file, editor, 'y\n')
+    const r = await edit(file, editor, 'y\n')
     expect(r.status, r.stderr).toBe(0)
     expect(r.stderr).toContain(`${file}:3:1: unknown key "colour" in [global]`)
     expect(r.stderr).toContain('Edit again? [Y/n]')
@@ -195,7 +171,7 @@ describe('imgswarm cluster', () => {
     const file = join(dir, 'cluster.toml')
     await writeFile(file, GOOD)
     const editor = await editorScript(dir, [GOOD.replace('post = "poweroff"', 'post = "explode"')])
-    const r = edit(file, editor, 'n\n')
+    const r = await edit(file, editor, 'n\n')
     expect(r.status).toBe(1)
     expect(r.stderr).toContain(`${file}:22:1: unknown post-action "explode"`)
     expect(r.stderr).toContain('IMGSWARM_ERR_CLUSTER_EDIT')
@@ -205,10 +181,10 @@ describe('imgswarm cluster', () => {
     expect(r.stderr).toContain(kept[0])
 
     // No answer at all (end of input) counts as giving up too.
-    expect(edit(file, editor, '').status).toBe(1)
+    expect((await edit(file, editor, '')).status).toBe(1)
     expect(await readFile(file, 'utf8')).toBe(GOOD)
 
-    const failing = edit(file, 'false', '')
+    const failing = await edit(file, 'false', '')
     expect(failing.status).toBe(1)
     expect(failing.stderr).toMatch(/the editor "false" exited with 1/)
     expect(await readFile(file, 'utf8')).toBe(GOOD)
@@ -223,16 +199,16 @@ describe('imgswarm cluster', () => {
     try {
       const token = (await readFile(server.server.adminTokenFile, 'utf8')).trim()
       const editor = await editorScript(dir, ['[global]\nimage = "img"\n[[group]]\nname = "a"\nhosts = ["n[1-2]"]\n'])
-      const r = await editAsync(file, editor, ['--reload', server.url, '--token', token])
+      const r = await edit(file, editor, undefined, ['--reload', server.url, '--token', token])
       expect(r.status, r.stderr).toBe(0)
       expect(r.stdout).toContain(`${server.url}: reloaded`)
       expect((await fetch(`${server.url}/api/v1/plan?hostname=n2`)).status).toBe(200)
-      const refused = await editAsync(file, await editorScript(join(dir, 'store'), ['[global]\nimage = "img"\n']), [
-        '--reload',
-        server.url,
-        '--token',
-        'wrong',
-      ])
+      const refused = await edit(
+        file,
+        await editorScript(join(dir, 'store'), ['[global]\nimage = "img"\n']),
+        undefined,
+        ['--reload', server.url, '--token', 'wrong'],
+      )
       expect(refused.status).toBe(1)
       expect(refused.stderr).toMatch(/the file is saved, but the server refused to reload it \(401\)/)
     } finally {
@@ -244,7 +220,7 @@ describe('imgswarm cluster', () => {
     const dir = await tempDir()
     const file = join(dir, 'cluster.toml')
     await writeFile(file, GOOD)
-    const r = edit(file, 'true', '')
+    const r = await edit(file, 'true', '')
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toContain('no changes')
     expect((await readdir(dir)).filter((f) => f.includes('.edit-'))).toEqual([])

@@ -1,8 +1,9 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core)
 // against a real fleet: a real `serve` and real `imgswarm install
 // --target-dir` clients over loopback. Asserts that node rows appear, that
-// progress advances, that a reimage clicked in the UI reaches the server,
-// and that an action without a session is refused. IMGSWARM_SCREENSHOT=1
+// progress advances, that a reimage clicked in the UI reaches the server and
+// the node (its next boot installs again, and the page shows it done), and
+// that an action without a session is refused. IMGSWARM_SCREENSHOT=1
 // also writes docs/img/dashboard.png.
 import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
@@ -64,7 +65,7 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
   const have = existsSync(CHROMIUM)
   it.skipIf(!have)(
     have
-      ? 'shows the fleet live, advances progress, reimages from the UI, and refuses actions without a session'
+      ? 'shows the fleet live, advances progress, reimages a node from the UI to done again and a group, shows the node detail, the swarms and the history, and refuses actions without a session'
       : `skipped: ${CHROMIUM} is missing (apt-get install chromium, or scripts/install-deps.sh test)`,
     { timeout: 300_000 },
     async () => {
@@ -204,6 +205,55 @@ describe.runIf(isRoot)('dashboard in Chromium', () => {
         .toBe('reimage-requested')
       expect((await apiNode(url, token, 'web01')).state).toBe('reimage-requested')
       await page.locator('.toast', { hasText: 'Reimage requested for web01.' }).waitFor()
+      // ...and on to the node: its next network boot gets the installer, it reinstalls, and the
+      // page follows it back to done; the history has a second verified install, and the boot
+      // after that is from the local disk again.
+      const web01Mac = `52:54:00:00:01:${ALL.indexOf('web01') + 10}`
+      const ipxe = async () => (await fetch(`${url}/api/v1/boot/ipxe?mac=${web01Mac}`)).text()
+      expect(await ipxe()).toContain('/api/v1/boot/kernel')
+      const targetDir = join(dir, 'target-web01-again')
+      const again = installNode(nodeArgs({ url, pubkey: server.pubkey, targetDir, hostname: 'web01', seedTime: 0 }))
+      nodes.push(again)
+      await expect
+        .poll(() => page.locator('tr[data-id="web01"]').getAttribute('data-state'), { timeout: 180_000 })
+        .toBe('done')
+      const rerun = await again.result
+      expect(rerun.status, rerun.stderr).toBe(0)
+      const hist = await fetch(`${url}/api/v1/installs?node=web01`, { headers: { authorization: `Bearer ${token}` } })
+      const { installs } = (await hist.json()) as { installs: { result: string }[] }
+      expect(installs.map((i) => i.result)).toEqual(['verified', 'verified'])
+      expect(await ipxe()).not.toContain('/api/v1/boot/kernel')
+
+      // The other views: the node's detail (timeline, console, its installs), the swarms and the history.
+      await page.goto(`${url}/ui/#/node/web01`)
+      await page.locator('#view-node').waitFor()
+      await expect.poll(() => page.locator('#nd-events tbody tr').count(), { timeout: 60_000 }).toBeGreaterThan(4)
+      await expect.poll(() => page.locator('#nd-installs tbody tr').count(), { timeout: 60_000 }).toBe(2)
+      await expect.poll(() => page.locator('#nd-console').textContent(), { timeout: 60_000 }).toMatch(/config/)
+      expect(await page.locator('#nd-console').textContent()).toMatch(/done/)
+      await page.goto(`${url}/ui/#/swarms`)
+      const swarm = page.locator('#swarms tbody tr', { hasText: 'base' }).first()
+      await swarm.waitFor({ timeout: 60_000 })
+      expect(await swarm.textContent()).toMatch(/min \d+/)
+      await page.goto(`${url}/ui/#/installs`)
+      await expect
+        .poll(() => page.locator('#installs tbody tr', { hasText: 'verified' }).count(), { timeout: 60_000 })
+        .toBeGreaterThanOrEqual(NODES.length + 1)
+      await page.goto(`${url}/ui/#/`)
+      await page.locator('tr[data-id="web02"]').waitFor()
+
+      // A group reimage from the UI: pick the group, then "Reimage group gpu" (confirmed).
+      await page.selectOption('#group-filter', 'gpu')
+      await page.click('#group-reimage')
+      await page.locator('.toast', { hasText: /Reimage requested for 3 nodes of gpu\./ }).waitFor({ timeout: 60_000 })
+      for (const id of ['gpu01', 'gpu02', UNKNOWN_MAC]) {
+        expect((await apiNode(url, token, id)).state).toBe('reimage-requested')
+        await expect
+          .poll(() => page.locator(`tr[data-id="${id}"]`).getAttribute('data-state'), { timeout: 60_000 })
+          .toBe('reimage-requested')
+      }
+      expect((await apiNode(url, token, 'web02')).state).toBe('done')
+      await page.selectOption('#group-filter', '')
 
       // Without a session (the cookie gone, as after expiry), the click is refused and says so.
       await browser.clearCookies()

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, packedStore, type Running, startServe } from '../serve/harness.ts'
-import { BIN, type CliResult } from '../support/cli.ts'
+import { BIN, cliAsync } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
 
 interface Row {
@@ -56,22 +56,8 @@ afterAll(async () => {
 
 const env = () => ({ IMGSWARM_TOKEN: token })
 
-/** The CLI as a child process without blocking this process, which runs the server. */
-function cli(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn(BIN, args, {
-    env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString()
-  })
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString()
-  })
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr })))
-}
+/** The CLI without blocking this process, which runs the server (never spawnSync here). */
+const cli = cliAsync
 
 describe('imgswarm status', () => {
   it('--json lists the nodes with their state and progress, and --state filters them', async () => {
@@ -126,6 +112,41 @@ describe('imgswarm status', () => {
     expect(down.status).toBe(1)
     expect(down.stderr).toMatch(/unreachable: ECONNREFUSED/)
     expect(down.stderr).toMatch(/that imgswarm serve runs there/)
+  })
+
+  it('--watch on a terminal draws in place on the alternate screen, follows the stream, and restores the screen on Ctrl-C', async () => {
+    // A real pseudo-terminal: util-linux script(1) runs the command on one, 100x30.
+    const cmd = `stty cols 100 rows 30; exec ${BIN} status --server ${running.url} --watch`
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      env: { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    watcher = child
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+    })
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+    // Rows are matched without their colours.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's escape sequences
+    const plain = () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+    const seen = async (what: string | RegExp) => {
+      await expect.poll(typeof what === 'string' ? () => out : plain, { timeout: 60_000, interval: 100 }).toMatch(what)
+    }
+    try {
+      await seen('\x1b[?1049h')
+      await seen(/st-a +installing .*40%/)
+      await seen(/3 nodes: /)
+      await post({ node: 'st-tty', step: 'download', percent: 33, rateDown: 1e6, peers: 2 })
+      await seen(/st-tty +installing .*33%/)
+      // Redrawn in place (cursor home, each line cleared to its end), not scrolled.
+      expect(out).toContain('\x1b[H')
+      expect(out).toContain('\x1b[K')
+    } finally {
+      child.stdin.write('\x03') // Ctrl-C, through the terminal's line discipline: SIGINT
+    }
+    expect(await exit).toBe(0)
+    expect(out.slice(out.lastIndexOf('\x1b[?1049h'))).toContain('\x1b[?25h\x1b[?1049l')
   })
 
   it('--watch --json follows the stream: a new event shows up, and Ctrl-C ends it cleanly', async () => {

@@ -3,7 +3,8 @@
 // route, and the SSE stream.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { SESSION_TTL_MS } from '../../seeder/api/session.ts'
 import { body, postEvent, readStream, type SseEvent, serve } from './support.ts'
 
 const json = { 'content-type': 'application/json' }
@@ -203,6 +204,55 @@ describe('fleet API', () => {
     const node = all.filter((e) => e.event === 'node').map((e) => (e.data as { percent: number | null }).percent)
     expect(node.at(-1)).toBe(60)
     expect(node.filter((p) => p === 60).length).toBe(1)
+  })
+
+  it('a stream opened on a dashboard session ends when the session does; one on the token goes on', async () => {
+    const s = await serve()
+    const logins = await Promise.all(
+      [0, 1].map(() =>
+        fetch(`${s.url}/api/v1/login`, { method: 'POST', headers: json, body: JSON.stringify({ token: s.token }) }),
+      ),
+    )
+    const cookies = logins.map((r) => String(r.headers.get('set-cookie')).split(';')[0] as string)
+    const open = async (headers: Record<string, string>) => {
+      const res = await fetch(`${s.url}/api/v1/stream`, { headers })
+      expect(res.status).toBe(200)
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+      await reader.read()
+      return reader
+    }
+    /** Reads until the stream ends (true) or `ms` pass with it still open (false); on the real clock, as Date may be faked. */
+    const ends = async (reader: ReadableStreamDefaultReader<Uint8Array>, ms: number) => {
+      const deadline = performance.now() + ms
+      while (performance.now() < deadline) {
+        const r = await Promise.race([
+          reader.read().catch(() => ({ done: true })),
+          new Promise<{ done: false }>((ok) => setTimeout(() => ok({ done: false }), deadline - performance.now())),
+        ])
+        if (r.done) return true
+      }
+      return false
+    }
+    const [a, b] = [await open({ cookie: cookies[0] as string }), await open({ cookie: cookies[1] as string })]
+    const token = await open(s.auth)
+    // The logout of session A, from anywhere (here without the page's own stream closing it).
+    const out = await fetch(`${s.url}/api/v1/logout`, { method: 'POST', headers: { cookie: cookies[0] as string } })
+    expect(out.status).toBe(200)
+    expect(await ends(a, 10_000)).toBe(true)
+    // Session B and the token are still valid: their streams stay open through two fleet ticks.
+    expect(await ends(b, 5_000)).toBe(false)
+    expect(await ends(token, 100)).toBe(false)
+    expect((await fetch(`${s.url}/api/v1/stream`, { headers: { cookie: cookies[0] as string } })).status).toBe(401)
+    // Session B expires (the clock moved past its 12 hours): its stream ends at the next fleet tick.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() + SESSION_TTL_MS + 60_000)
+      expect(await ends(b, 10_000)).toBe(true)
+      expect(await ends(token, 3_000)).toBe(false)
+    } finally {
+      vi.useRealTimers()
+    }
+    await token.cancel()
   })
 
   it('stopping the server ends open streams instead of waiting for them', async () => {

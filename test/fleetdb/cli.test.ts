@@ -97,7 +97,7 @@ describe('imgswarm node and db (no server)', () => {
     const noStore = await cli(['node', 'list', '--config', config])
     expect([noStore.status, noStore.stderr]).toEqual([1, expect.stringContaining('IMGSWARM_ERR_STORE_MISSING')])
     const imp = await cli(['node', 'import', csv, '--direct', '--config', config])
-    expect(imp.status).toBe(0)
+    expect(imp.status, imp.stderr).toBe(0)
     const list = await cli(['node', 'list', '--json', '--config', config])
     expect(list.stderr).toContain('no server answers')
     expect(JSON.parse(list.stdout).nodes).toHaveLength(3)

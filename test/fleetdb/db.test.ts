@@ -189,6 +189,14 @@ describe('events and installs', () => {
     expect(f.installs('node012', 5).map((i) => i.result)).toEqual(['cancelled', 'failed'])
     expect(f.node('node012').state).toBe('idle')
     expect(f.bootAction('52:54:00:00:00:12')).toBe('local')
+    // Cancel does not reach the node: an installer still running goes on reporting, which opens
+    // a new install (docs/inventory.md, "Cancelling"); the withdrawn request stays withdrawn.
+    await f.addEvent(ev('node012', 'download', { percent: 70 }))
+    expect(f.installs('node012', 5).map((i) => i.result)).toEqual(['running', 'cancelled', 'failed'])
+    expect(f.node('node012').state).toBe('installing')
+    expect(f.bootAction('52:54:00:00:00:12')).toBe('local')
+    await f.addEvent(ev('node012', 'done'))
+    expect(f.installs('node012', 5).map((i) => i.result)).toEqual(['verified', 'cancelled', 'failed'])
     await f.stop()
   })
 

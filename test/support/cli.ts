@@ -30,22 +30,31 @@ export function cliJson<T>(args: string[], env: NodeJS.ProcessEnv = {}): T {
  * The real launcher without blocking this process: when the server under test
  * runs in it, or is its child with piped logs (spawnSync would stop draining
  * them, and a full pipe stops the server while the command waits for it).
+ * `input`, when given, is written to its standard input, then closed.
  */
-export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<CliResult> {
+export function cliAsync(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  opts: { timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
+  const { timeoutMs = 120_000, input } = opts
   return new Promise((resolve, reject) => {
     const base = { ...process.env }
     delete base.IMGSWARM_SERVER_URL
     delete base.IMGSWARM_TOKEN
     const child = spawn(BIN, args, {
       env: { ...base, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
+    // A command that exits without reading its input must not make this process fail (EPIPE).
+    child.stdin?.on('error', () => undefined)
+    if (input !== undefined) child.stdin?.end(input)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => {
+    child.stdout?.on('data', (d) => {
       stdout += String(d)
     })
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr += String(d)
     })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
