@@ -31,4 +31,8 @@ export const signErrors = {
     message: `${where}: ${JSON.stringify(value)} is not a network: ${detail}`,
     hint: 'write networks as CIDR, like "10.0.0.0/8" or "fd00::/8" (a bare address means that one host)',
   })),
+  networkNotAllowed: define('IMGSWARM_ERR_NETWORK_NOT_ALLOWED', 1, (what: string, address: string) => ({
+    message: `${what} refused: ${address} is not on this tracker's configured networks`,
+    hint: 'ask the operator to add your network to serve.tracker.networks (or imgswarm tracker --allow-network), or ask from a host inside it',
+  })),
 }

@@ -23,9 +23,10 @@ export interface TrackerInit {
   /** Info hashes served; undefined = open tracker. */
   allow?: AllowList
   /**
-   * Answer announces (HTTP, UDP, WebSocket) only from peers in these networks (CIDR, like
-   * "10.0.0.0/8"); others get a failure reason. Undefined: from anywhere. Bad entries throw
-   * IMGSWARM_ERR_NETWORK_LIST.
+   * Answer only sources in these networks (CIDR, like "10.0.0.0/8"): announces and scrapes
+   * (HTTP, UDP) from elsewhere get a failure reason, /stats and /metrics a 403
+   * IMGSWARM_ERR_NETWORK_NOT_ALLOWED, WebSocket upgrades the same 403. Undefined: from
+   * anywhere. Bad entries throw IMGSWARM_ERR_NETWORK_LIST.
    */
   networks?: readonly string[] | undefined
   /** Per-swarm peer cap; default 100_000 (the library's 1000 silently evicts). */

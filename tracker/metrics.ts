@@ -24,7 +24,7 @@ export class Counters {
   readonly announcesBySwarm = new Map<string, number>()
   announces = 0
   refused = 0
-  /** Announces refused because the peer's address is outside the allowed networks. */
+  /** Requests (announces, scrapes, /stats, /metrics, WebSocket upgrades) refused: the source is outside the allowed networks. */
   refusedNetwork = 0
   /** Requests the library rejected (malformed) or failed. */
   failed = 0
@@ -86,7 +86,7 @@ export function renderMetrics(stats: TrackerStats, counters: Counters): string {
     l,
     'imgswarm_tracker_refused_network_total',
     'counter',
-    "Announces refused because the peer's address is outside the allowed networks.",
+    'Requests (announces, scrapes, /stats, /metrics, WebSocket upgrades) refused because the source is outside the allowed networks.',
   )
   l.push(`imgswarm_tracker_refused_network_total ${counters.refusedNetwork}`)
   family(

@@ -24,6 +24,8 @@ export interface PolicyInit {
  * (8 + this) stays smaller than the 98-byte announce that caused it.
  */
 export const NETWORK_REFUSAL = 'address not allowed: this tracker answers only peers on its configured networks'
+/** For UDP requests shorter than 8 + NETWORK_REFUSAL bytes (a scrape of one to three hashes). */
+export const NETWORK_REFUSAL_SHORT = 'address not allowed'
 
 const NUMWANT = /[?&]numwant=([^&]*)/
 

@@ -4,6 +4,7 @@
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Server } from 'bittorrent-tracker'
+import { bencode } from '../common/bencode.ts'
 import { errors } from '../common/errors.ts'
 import { createLogger } from '../common/log.ts'
 import { parseNetworks } from '../common/networks.ts'
@@ -17,7 +18,7 @@ import {
 } from './constants.ts'
 import type { Tracker, TrackerInit } from './index.ts'
 import { Counters, collectStats, renderMetrics } from './metrics.ts'
-import { announceFilter } from './policy.ts'
+import { announceFilter, NETWORK_REFUSAL } from './policy.ts'
 import { UdpFrontend } from './udp.ts'
 
 export const DEFAULT_REFUSAL = 'unknown info hash: this tracker only serves images packed on this server'
@@ -36,11 +37,24 @@ function listenError(what: string, host: string | undefined, port: number, e: un
   return errors.listen(what, where, err.code ?? err.message, hint)
 }
 
+/** The API's error shape (`{ error: { code, message, hint } }`) for a refused source. */
+function networkErrorBody(what: string, address: string | undefined): string {
+  const e = errors.networkNotAllowed(what, address ?? 'this address')
+  return JSON.stringify({ error: { code: e.code, message: e.message, hint: e.hint } })
+}
+
 export function createTrackerImpl(init: TrackerInit): Tracker {
   const log = init.logger ?? createLogger('tracker')
   const intervalSec = init.announceIntervalSec ?? DEFAULT_ANNOUNCE_INTERVAL_SEC
   const counters = new Counters()
   const networks = init.networks === undefined ? undefined : parseNetworks(init.networks, 'tracker networks')
+  /** True (and counted) when the networks are set and `address` is outside them. */
+  const refusedFrom = (address: string | undefined, what: string): boolean => {
+    if (networks === undefined || networks.contains(address ?? '')) return false
+    counters.refusedNetwork++
+    log.debug({ ip: address, what }, 'request refused: address not in the allowed networks')
+    return true
+  }
   const library = new Server({
     http: false,
     udp: false,
@@ -59,10 +73,8 @@ export function createTrackerImpl(init: TrackerInit): Tracker {
         counters.refused++
         log.debug({ infoHash: h }, 'announce refused: info hash not allowed')
       },
-      onRefusedNetwork: (ip) => {
-        counters.refusedNetwork++
-        log.debug({ ip }, 'announce refused: address not in the allowed networks')
-      },
+      // HTTP and UDP announces from outside are refused before the library; this catches WebSocket ones.
+      onRefusedNetwork: (ip) => refusedFrom(ip, 'announce'),
     }),
   })
   // 'warning' is a client's bad request; 'error' would throw if nobody listened.
@@ -72,7 +84,13 @@ export function createTrackerImpl(init: TrackerInit): Tracker {
   })
   library.on('error', (err: Error) => log.error({ err }, 'tracker error'))
 
-  const udp = new UdpFrontend({ library, ids: connectionIds(), counters, log })
+  const udp = new UdpFrontend({
+    library,
+    ids: connectionIds(),
+    counters,
+    log,
+    refused: (address, what) => refusedFrom(address, what),
+  })
   let httpServer: HttpServer | undefined
   let httpPort: number | undefined
   let udpPort: number | undefined
@@ -107,6 +125,16 @@ export function createTrackerImpl(init: TrackerInit): Tracker {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('use GET\n')
       return true
     }
+    // Every tracker path from outside the networks: announces and scrapes get a BEP 3 failure
+    // reason (what a client shows), /stats and /metrics a 403, as they name the served hashes.
+    if (refusedFrom(req.socket.remoteAddress, path.slice(1))) {
+      if (path === '/announce' || path === '/scrape') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).end(bencode({ 'failure reason': NETWORK_REFUSAL }))
+      } else {
+        res.writeHead(403, { 'Content-Type': 'application/json' }).end(networkErrorBody(path, req.socket.remoteAddress))
+      }
+      return true
+    }
     if (path === '/stats') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(stats()))
     } else if (path === '/metrics') {
@@ -127,6 +155,14 @@ export function createTrackerImpl(init: TrackerInit): Tracker {
     const ws = library.ws
     const path = (req.url ?? '/').split('?')[0]
     if (!ws || stopping || (path !== '/' && path !== '/announce')) return false
+    // Refused at the upgrade: an outsider never holds a WebSocket open, and its scrapes are refused too.
+    if (refusedFrom(req.socket.remoteAddress, 'websocket')) {
+      const body = networkErrorBody('WebSocket announce', req.socket.remoteAddress)
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      )
+      return true
+    }
     ws.handleUpgrade(req, socket, head, (conn) => ws.emit('connection', conn, req))
     return true
   }

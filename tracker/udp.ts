@@ -18,12 +18,15 @@ import {
   UDP_SCRAPE_MAX_HASHES,
 } from './constants.ts'
 import type { Counters } from './metrics.ts'
+import { NETWORK_REFUSAL, NETWORK_REFUSAL_SHORT } from './policy.ts'
 
 export interface UdpFrontendInit {
   library: Server
   ids: ConnectionIds
   counters: Counters
   log: Logger
+  /** True (and counted) when a verified source is outside the allowed networks. */
+  refused(address: string, what: string): boolean
 }
 
 /** BEP 15 events: none, completed, started, stopped (the library adds 4, paused). */
@@ -85,7 +88,10 @@ export class UdpFrontend {
     const problem = this.#check(msg, rinfo, action)
     if (problem === 'unknown action') this.#drop(problem)
     else if (problem !== undefined) this.#error(msg, rinfo, problem)
-    else {
+    else if (this.#init.refused(rinfo.address, action === UDP_ACTION.ANNOUNCE ? 'announce' : 'scrape')) {
+      // After the connection id, so the source is real. A one-hash scrape (36 bytes) gets the short text.
+      this.#reply(msg, rinfo, 8 + NETWORK_REFUSAL.length <= msg.length ? NETWORK_REFUSAL : NETWORK_REFUSAL_SHORT)
+    } else {
       msg.writeBigUInt64BE(UDP_PROTOCOL_ID, 0)
       if (action === UDP_ACTION.ANNOUNCE) {
         // BEP 15 lets a client name another IP; we list the address the packet
@@ -123,12 +129,17 @@ export class UdpFrontend {
     return undefined
   }
 
+  /** A dropped request that gets a BEP 15 error reply. */
+  #error(msg: Buffer, rinfo: RemoteInfo, reason: string): void {
+    this.#drop(reason)
+    this.#reply(msg, rinfo, reason)
+  }
+
   /**
    * A BEP 15 error reply, sent only when it is no larger than the request: a
    * spoofed source must not turn the tracker into an amplifier.
    */
-  #error(msg: Buffer, rinfo: RemoteInfo, reason: string): void {
-    this.#drop(reason)
+  #reply(msg: Buffer, rinfo: RemoteInfo, reason: string): void {
     const text = Buffer.from(reason)
     const reply = Buffer.alloc(8 + text.length)
     if (reply.length > msg.length) return

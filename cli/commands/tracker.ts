@@ -27,6 +27,7 @@ Examples:
   imgswarm tracker --allow /etc/imgswarm/allow.txt  serve only the listed info hashes
   imgswarm tracker --allow-network 10.0.0.0/8 --allow-network fd00::/8
                                                     answer only peers from these networks
+                                                    (announces, scrapes, /stats, /metrics)
   imgswarm tracker --host 10.0.0.1 --port 6969 --no-udp
   imgswarm tracker --port 0                         any free port (printed at start)
 
@@ -52,7 +53,7 @@ export function trackerCommand(): Command {
     .option('--allow <file>', 'serve only the info hashes in this file (default: open tracker)')
     .option(
       '--allow-network <cidr>',
-      'answer announces only from this network, like 10.0.0.0/8 (repeatable; default: any address)',
+      'answer only this network (announces, scrapes, stats, metrics), like 10.0.0.0/8 (repeatable; default: any address)',
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
@@ -97,7 +98,7 @@ export function trackerCommand(): Command {
           ? `  allow     ${o.allow} (${allow.size} info hashes, re-read on change)`
           : '  open tracker: any info hash is served (use --allow FILE to restrict)',
         ...(o.allowNetwork.length > 0
-          ? [`  networks  ${o.allowNetwork.join(', ')} (announces from elsewhere refused)`]
+          ? [`  networks  ${o.allowNetwork.join(', ')} (requests from elsewhere refused)`]
           : []),
       ]
       process.stdout.write(`${lines.join('\n')}\n`)

@@ -1,7 +1,8 @@
 // serve with serve.tls = "auto": its own CA (key 0600) signs a certificate
 // for the public URL's host; a client pinning that CA gets answers, a client
 // pinning another CA gets IMGSWARM_ERR_TLS_UNTRUSTED, and the first seeder
-// announces to the HTTPS tracker with the same CA.
+// announces to the HTTPS tracker with the same CA. Also an operator-supplied
+// certificate ({ cert, key }), which needs no CA of serve's own.
 import { X509Certificate } from 'node:crypto'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -78,6 +79,24 @@ describe('serve.tls = "auto"', () => {
     })
     expect(new X509Certificate(c.cert).checkHost('imgswarm.lab')).toBe('imgswarm.lab')
   }, 60_000)
+
+  it('serves an operator-supplied certificate: clients pinning the operator CA are answered, no CA is made', async () => {
+    const dir = await tempDir()
+    const { store } = await packedStore(dir, 1)
+    const op = createCa('operator CA')
+    const leafPem = createServerCert(op, ['127.0.0.1'])
+    await writeFile(join(dir, 'op.pem'), leafPem.cert)
+    await writeFile(join(dir, 'op.key'), leafPem.key, { mode: 0o600 })
+    const r = await startTlsServe(store, {
+      tls: { mode: 'files', cert: join(dir, 'op.pem'), key: join(dir, 'op.key'), sans: [] },
+    })
+    running = r
+    expect((await pinnedFetch(op.cert)(`${r.url}/api/v1/health/ready`)).status).toBe(200)
+    // serve's own CA is not made nor used for operator files.
+    await expect(stat(join(store.keysDir, 'ca.key'))).rejects.toMatchObject({ code: 'ENOENT' })
+    const err = await pinnedFetch(createCa('rogue CA').cert)(`${r.url}/api/v1/health/ready`).catch((e: unknown) => e)
+    expect((err as { code?: string }).code).toBe('IMGSWARM_ERR_TLS_UNTRUSTED')
+  }, 90_000)
 
   it('refuses bad settings and files with coded errors', async () => {
     const dir = await tempDir()

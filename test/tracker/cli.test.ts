@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BIN } from '../support/cli.ts'
 import { tempDir } from '../support/tmp.ts'
-import { announce, cleanup, failure, hash, UdpProbe, udpReply } from './helpers.ts'
+import { announce, cleanup, failure, get, hash, UdpProbe, udpReply } from './helpers.ts'
 
 const ENV = { ...process.env, IMGSWARM_FROM_SOURCE: '1', IMGSWARM_CONFIG: 'none' }
 interface Running {
@@ -88,11 +88,13 @@ describe('imgswarm tracker', () => {
       'warn',
     ])
     const http = Number((await waitFor(r, /:(\d+)\/announce/))[1])
-    expect(r.stdout()).toMatch(/networks {2}127\.0\.0\.1\/32 \(announces from elsewhere refused\)/)
+    expect(r.stdout()).toMatch(/networks {2}127\.0\.0\.1\/32 \(requests from elsewhere refused\)/)
     expect(failure(await announce(http, { infoHash: hash(2), peer: 1, port: 6881 }))).toBeUndefined()
     expect(failure(await announce(http, { infoHash: hash(2), peer: 2, port: 6882 }, '127.0.0.2'))).toMatch(
       /address not allowed/,
     )
+    expect((await get(http, '/stats', '127.0.0.2')).status).toBe(403)
+    expect((await get(http, '/stats')).status).toBe(200)
     r.child.kill('SIGINT')
     expect(await r.exited).toBe(0)
 

@@ -206,3 +206,50 @@ export function udpReply(r: Buffer | undefined): { action: number; text: string 
   if (!r) return undefined
   return { action: r.readUInt32BE(0), text: r.subarray(8).toString() }
 }
+
+/** A BEP 15 scrape of `hashes` (16 + 20 per hash bytes). */
+export function udpScrapePacket(connectionId: Buffer, hashes: string[], tx = 7): Buffer {
+  const b = Buffer.alloc(16 + 20 * hashes.length)
+  connectionId.copy(b, 0)
+  b.writeUInt32BE(2, 8)
+  b.writeUInt32BE(tx, 12)
+  for (const [i, h] of hashes.entries()) Buffer.from(h, 'hex').copy(b, 16 + 20 * i)
+  return b
+}
+
+/**
+ * A raw WebSocket upgrade request from `from`: status 101 when the server upgrades (the socket is
+ * then closed), else the HTTP answer; status 0 when the server just closed the connection.
+ */
+export function wsUpgrade(port: number, path: string, from?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path,
+      agent: false,
+      ...(from ? { localAddress: from } : {}),
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': Buffer.from('imgswarm-testkey').toString('base64'),
+      },
+    })
+    req.on('upgrade', (res, socket) => {
+      socket.destroy()
+      resolve({ status: res.statusCode ?? 0, body: '' })
+    })
+    req.on('response', (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+      res.on('error', reject)
+    })
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'ECONNRESET' ? resolve({ status: 0, body: '' }) : reject(e),
+    )
+    req.setTimeout(10_000, () => req.destroy(new Error(`upgrade ${path} timed out`)))
+    req.end()
+  })
+}

@@ -9,7 +9,7 @@ import { isImgswarmError } from '../../common/errors.ts'
 import { NETWORK_REFUSAL } from '../../tracker/index.ts'
 import { packedStore, type Running, startServe } from '../serve/harness.ts'
 import { tempDir } from '../support/tmp.ts'
-import { announce, failure } from './helpers.ts'
+import { announce, type Bencoded, bdecode, binEscape, failure, get, wsUpgrade } from './helpers.ts'
 
 const running: Running[] = []
 afterEach(async () => {
@@ -31,6 +31,29 @@ describe('serve.tracker.networks', () => {
     const seeders = () => r.server.tracker.stats().swarms.find((s) => s.infoHash === infoHash)?.seeders ?? 0
     for (let i = 0; i < 200 && seeders() === 0; i++) await new Promise((res) => setTimeout(res, 100))
     expect(seeders()).toBeGreaterThanOrEqual(1)
+  })
+
+  it('refuses scrapes, /stats and /metrics from outside too; serve has no WebSocket tracker', async () => {
+    const dir = await tempDir()
+    const p = await packedStore(dir, 1)
+    const infoHash = (await p.store.allPacked())[0]?.info.manifest.torrent.infoHash as string
+    const r = await startServe(p.store, { trackerNetworks: ['10.99.0.0/16'] })
+    running.push(r)
+    const port = Number(new URL(r.url).port)
+    const scrape = `/scrape?info_hash=${binEscape(Buffer.from(infoHash, 'hex'))}`
+    const out = await get(port, scrape, '127.0.0.2')
+    expect(failure(bdecode(out.body) as { [k: string]: Bencoded })).toBe(NETWORK_REFUSAL)
+    expect((bdecode((await get(port, scrape)).body) as { [k: string]: Bencoded }).files).toBeDefined()
+    for (const path of ['/stats', '/metrics']) {
+      const refused = await get(port, path, '127.0.0.2')
+      expect(refused.status, path).toBe(403)
+      expect(JSON.parse(refused.body.toString()).error.code).toBe('IMGSWARM_ERR_NETWORK_NOT_ALLOWED')
+      expect((await get(port, path)).status, path).toBe(200)
+    }
+    // WebSocket announces are off in serve: an upgrade is never accepted, from inside or out.
+    for (const from of [undefined, '127.0.0.2']) {
+      for (const path of ['/', '/announce']) expect((await wsUpgrade(port, path, from)).status).not.toBe(101)
+    }
   })
 
   it('reads the key from the config file, and refuses a bad network naming it', async () => {
