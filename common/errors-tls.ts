@@ -7,10 +7,18 @@ export const tlsErrors = {
     message: `TLS ${where}: ${detail}`,
     hint: 'see docs/tls.md: serve.tls = "auto", or [serve.tls] with cert and key (PEM files)',
   })),
-  tlsUntrusted: define('IMGSWARM_ERR_TLS_UNTRUSTED', HOSTILE, (host: string, reason: string) => ({
-    message: `the server's certificate is not signed by the pinned CA (${host}: ${reason}): a rogue server, or rebuild the boot image after changing the CA`,
-    hint: 'check imgswarm.ca= / --ca (the server writes its CA to STORE/keys/ca.pem) and that imgswarm.server= names a host the certificate covers; nothing was written',
-  })),
+  tlsUntrusted: define('IMGSWARM_ERR_TLS_UNTRUSTED', HOSTILE, (host: string, reason: string) =>
+    // A certificate outside its validity at this node's clock is most often the node's clock (fault 5), not a rogue server.
+    reason === 'CERT_NOT_YET_VALID' || reason === 'CERT_HAS_EXPIRED'
+      ? {
+          message: `the server's certificate is not valid at this node's clock, ${new Date().toISOString()} (${host}: ${reason}): this node's clock is wrong, or the certificate has expired`,
+          hint: 'set the clock (hwclock --set, or NTP before the install) and try again; serve renews its own certificate 30 days before it expires (docs/tls.md); nothing was written',
+        }
+      : {
+          message: `the server's certificate is not signed by the pinned CA (${host}: ${reason}): a rogue server, or rebuild the boot image after changing the CA`,
+          hint: 'check imgswarm.ca= / --ca (the server writes its CA to STORE/keys/ca.pem) and that imgswarm.server= names a host the certificate covers; nothing was written',
+        },
+  ),
   tlsNoCa: define('IMGSWARM_ERR_TLS_NO_CA', USAGE, (server: string) => ({
     message: `the server ${server} is https://, but no CA is pinned; the client trusts no other`,
     hint: "pass --ca FILE (the server's STORE/keys/ca.pem), boot with imgswarm.ca=/etc/imgswarm/ca.pem, or rebuild the boot image (it pins STORE/keys/ca.pem)",
