@@ -139,7 +139,11 @@ describe.runIf(isRoot && haveTool('apt-get') && haveTool('dpkg'))('boot build', 
     await mkdir(join(store, 'keys'), { mode: 0o700 })
     for (const [f, data] of first.keys) await writeFile(join(store, 'keys', f), data, { mode: 0o600 })
     await writeFile(join(dir, 'ca.pem'), first.caPem)
-    const r = await cliAsync(['boot', 'build', '--store', store, '--ca', join(dir, 'ca.pem')], {}, { timeoutMs: 600_000 })
+    const r = await cliAsync(
+      ['boot', 'build', '--store', store, '--ca', join(dir, 'ca.pem')],
+      {},
+      { timeoutMs: 600_000 },
+    )
     expect(r.status, r.stderr).toBe(0)
     process.stderr.write(`boot build through the launcher:\n${r.stdout}`)
     const info = JSON.parse(await readFile(join(store, 'boot', 'build.json'), 'utf8')) as BuildInfo
