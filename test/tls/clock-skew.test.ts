@@ -1,4 +1,4 @@
-// TLS and a node whose clock is off (issue 9, fault 5; not yet described in docs/tls.md).
+// TLS and a node whose clock is off (issue 9, fault 5; docs/tls.md "A node's clock").
 // Signed plans tolerate any skew (test/sign/clock.test.ts), certificates do
 // not: serve's certificates are valid from one hour before they were made, so
 // a node more than an hour behind refuses the server, with a message that
