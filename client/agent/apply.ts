@@ -12,31 +12,11 @@ import { randomBytes } from 'node:crypto'
 import { type BigIntStats, constants } from 'node:fs'
 import { chmod, lchown, lstat, lutimes, mkdir, readdir, rename, rmdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { DELTA_DIR, type DeltaDoc } from '../../common/delta.ts'
 import { errors } from '../../common/errors.ts'
 import type { Excludes } from './exclude.ts'
 
-export const DELTA_DIR = '.imgswarm-delta'
-
-export interface MetaChange {
-  path: string
-  mode: number
-  uid: number
-  gid: number
-  mtimeMs: number
-}
-
-export interface DeltaDoc {
-  schema: 'imgswarm/delta@1'
-  image: string
-  from: string
-  to: string
-  added: number
-  changed: number
-  deleted: string[]
-  meta: MetaChange[]
-  bytes: number
-  carried: number
-}
+export { DELTA_DIR, type DeltaDoc, type MetaChange } from '../../common/delta.ts'
 
 export interface ApplyResult {
   written: number

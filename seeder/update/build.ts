@@ -9,31 +9,14 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { DELTA_DIR, DELTA_FILE, DELTA_SCHEMA, type DeltaDoc } from '../../common/delta.ts'
 import { errors } from '../../common/errors.ts'
 import { formatRef } from '../../common/names.ts'
 import { packVersion } from '../packer/pack.ts'
 import type { PackedInfo, Store } from '../store/store.ts'
-import { diffTrees, type MetaChange, type TreeDiff } from './diff.ts'
+import { diffTrees, type TreeDiff } from './diff.ts'
 
-export const DELTA_DIR = '.imgswarm-delta'
-export const DELTA_FILE = `${DELTA_DIR}/delta.json`
-export const DELTA_SCHEMA = 'imgswarm/delta@1'
-
-export interface DeltaDoc {
-  schema: typeof DELTA_SCHEMA
-  image: string
-  from: string
-  to: string
-  added: number
-  changed: number
-  /** Paths (latin1 strings, relative, no leading `/`) to remove, deepest first. */
-  deleted: string[]
-  meta: MetaChange[]
-  /** Regular-file bytes carried. */
-  bytes: number
-  /** Entries carried (without their parent directories). */
-  carried: number
-}
+export { DELTA_DIR, DELTA_FILE, DELTA_SCHEMA, type DeltaDoc } from '../../common/delta.ts'
 
 export interface BuiltDelta {
   info: PackedInfo

@@ -4,17 +4,11 @@
 // but whose owner, mode or time changed (carried as metadata only).
 import type { BigIntStats } from 'node:fs'
 import { readFile, readlink } from 'node:fs/promises'
+import type { MetaChange } from '../../common/delta.ts'
 import { walkTree } from '../packer/walk.ts'
 import { readTreeXattrs, type XattrMap } from '../packer/xattrs.ts'
 
-export interface MetaChange {
-  /** Relative path, latin1 (byte-for-byte) as in delta.json. */
-  path: string
-  mode: number
-  uid: number
-  gid: number
-  mtimeMs: number
-}
+export type { MetaChange } from '../../common/delta.ts'
 
 export interface TreeDiff {
   /** Relative paths (latin1, no `./`, no trailing `/`) the delta carries whole. */
