@@ -10,8 +10,7 @@ import { type ApiContext, grant } from '../api/context.ts'
 import { errorResponses } from '../api/http-errors.ts'
 import { ADMIN } from '../api/schemas.ts'
 import type { Fleet } from '../fleet/index.ts'
-import { artifactUrls, resolveRef } from '../plans/index.ts'
-import type { Kind, PackedInfo } from '../store/store.ts'
+import { artifact, resolveRef } from '../plans/index.ts'
 import { buildDelta, deltaVersion, planDelta } from './build.ts'
 import { jobSchema, targetSchema, targetsBody } from './schemas.ts'
 
@@ -26,24 +25,6 @@ type UpdateReq = { Body: Targets & { to: string; dryRun?: boolean; reboot?: bool
 type Line = Record<string, unknown> & { node: string }
 
 const SAMPLE = 20
-
-export function artifactOf(kind: Kind, name: string, version: string, p: PackedInfo): PlanArtifact {
-  const m = p.manifest
-  const u = artifactUrls(kind, name, version, m.archive.file)
-  return {
-    name,
-    version,
-    infoHash: m.torrent.infoHash,
-    torrent: u.torrent,
-    manifest: u.manifest,
-    signature: u.signature,
-    webseed: u.webseed,
-    size: m.archive.size,
-    sha256: m.archive.sha256,
-    compression: m.archive.compression,
-    index: m.index === undefined ? null : u.index,
-  }
-}
 
 function who(ctx: ApiContext, req: FastifyRequest): string {
   return `${ctx.auth.checkBearer(req) ? 'token' : 'dashboard'}@${req.ip}`
@@ -162,7 +143,7 @@ export function registerUpdateAdminRoutes(app: FastifyInstance, ctx: ApiContext,
               await init.refresh?.()
             }
             grant(ctx, 'delta', target.name, v)
-            const delta = artifactOf('delta', target.name, v, built.info)
+            const delta = artifact('delta', target.name, v, built.info)
             const summary = {
               ref: formatRef(target.name, v),
               added: built.doc.added,
@@ -218,7 +199,7 @@ export function registerUpdateAdminRoutes(app: FastifyInstance, ctx: ApiContext,
             const r = await resolveRef(ctx.catalog, 'override', ref)
             if ('problem' in r) throw errors.planUnresolved(cred.node, r.problem, ctx.plansOrigin)
             grant(ctx, 'override', r.name, r.version)
-            overrides.push(artifactOf('override', r.name, r.version, r.packed))
+            overrides.push(artifact('override', r.name, r.version, r.packed))
           }
           const job = fleet.credentials.addJob(cred.node, 'push-overrides', { overrides }, who(ctx, req))
           lines.push({
